@@ -51,6 +51,11 @@ type Message struct {
 
 // Store is the persistence interface. All methods are safe for concurrent
 // use.
+//
+// Times are stored at millisecond precision (finer parts are truncated) and
+// returned in UTC. A limit <= 0 given to History or Since yields an empty
+// result. Returned slices are never nil. Failures to reach the database wrap
+// ErrUnavailable; a cancelled context is reported as the context's error.
 type Store interface {
 	// CreateUser registers a user. Names are unique regardless of case:
 	// ErrConflict if one exists.
@@ -69,7 +74,9 @@ type Store interface {
 	DeleteSession(ctx context.Context, id string) error
 
 	// SaveMessages stores msgs in one transaction and fills in each ID, in
-	// slice order. Either all are stored or none is.
+	// slice order. Either all are stored or none is. A message with an empty
+	// Room or From is rejected by the database, which fails the whole batch;
+	// an empty msgs is a no-op.
 	SaveMessages(ctx context.Context, msgs []Message) error
 	// History returns up to limit messages of room with ID < before (all
 	// when before <= 0), the newest ones, oldest first.

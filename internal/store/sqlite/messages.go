@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"math"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// SaveMessages stores msgs in one write transaction and fills in their ids
+// in slice order; on any error nothing is stored and the ids are left as
+// they were.
+func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(ctx, err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx,
+		`INSERT INTO messages (room, sender, body, sent_ms) VALUES (?, ?, ?, ?) RETURNING id`)
+	if err != nil {
+		return wrap(ctx, err)
+	}
+	defer stmt.Close()
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		if err := stmt.QueryRowContext(ctx, m.Room, m.From, m.Text, ms(m.Sent)).Scan(&ids[i]); err != nil {
+			return wrap(ctx, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(ctx, err)
+	}
+	for i := range msgs {
+		msgs[i].ID = ids[i]
+	}
+	return nil
+}
+
+// History returns up to limit messages of room older than before (the
+// newest when before <= 0), oldest first.
+func (s *Store) History(ctx context.Context, room string, before int64, limit int) ([]store.Message, error) {
+	if limit <= 0 {
+		return []store.Message{}, nil
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, room, sender, body, sent_ms FROM messages
+		WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`, room, before, limit)
+	if err != nil {
+		return nil, wrap(ctx, err)
+	}
+	msgs, err := scanNewestFirst(rows, limit)
+	if err != nil {
+		return nil, wrap(ctx, err)
+	}
+	return msgs, nil
+}
+
+// Since returns the newest limit messages of room with ids above since,
+// oldest first, and whether they are all of them.
+func (s *Store) Since(ctx context.Context, room string, since int64, limit int) ([]store.Message, bool, error) {
+	if limit <= 0 {
+		return []store.Message{}, false, nil
+	}
+	// One row more than asked tells whether anything was left out.
+	rows, err := s.r.QueryContext(ctx, `SELECT id, room, sender, body, sent_ms FROM messages
+		WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?`, room, since, limit+1)
+	if err != nil {
+		return nil, false, wrap(ctx, err)
+	}
+	msgs, err := scanNewestFirst(rows, limit+1)
+	if err != nil {
+		return nil, false, wrap(ctx, err)
+	}
+	if len(msgs) > limit {
+		return msgs[1:], false, nil
+	}
+	return msgs, true, nil
+}
+
+// scanNewestFirst reads rows ordered newest first and returns them oldest
+// first. It closes rows.
+func scanNewestFirst(rows *sql.Rows, capacity int) ([]store.Message, error) {
+	defer rows.Close()
+	msgs := make([]store.Message, 0, min(capacity, 1024))
+	for rows.Next() {
+		var m store.Message
+		var sent int64
+		if err := rows.Scan(&m.ID, &m.Room, &m.From, &m.Text, &sent); err != nil {
+			return nil, err
+		}
+		m.Sent = fromMS(sent)
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, nil
+}

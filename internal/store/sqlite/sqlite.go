@@ -1,0 +1,181 @@
+// Package sqlite is Parley's embedded store: one SQLite database file,
+// through the pure-Go driver modernc.org/sqlite (no cgo).
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a
+// transaction is fsynced to the write-ahead log before its commit returns.
+// A message acknowledged to a client therefore survives the process being
+// killed (SIGKILL) and, as far as the disk honours fsync, a power loss.
+//
+// Concurrency: SQLite allows one writer at a time. The Store keeps exactly
+// one writer connection (all writes queue on it inside database/sql) and a
+// separate pool of read-only connections, so that reads see the last
+// committed state without waiting behind writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// FileName is the name of the database file inside the data folder.
+const FileName = "parley.db"
+
+// busyTimeoutMS is how long a connection waits for a lock held by another
+// connection (for example a reader checkpointing the WAL) before failing.
+const busyTimeoutMS = 5000
+
+// Store is a store.Store backed by one SQLite file. It is safe for
+// concurrent use.
+type Store struct {
+	// w is the only connection that writes (MaxOpenConns 1).
+	w *sql.DB
+	// r is the read-only pool used by History, Since and User.
+	r *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open creates dir if needed, opens (or creates) dir/parley.db and brings its
+// schema up to date. It fails with a clear error when dir cannot be used.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, FileName)
+
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+// checkDir creates dir when missing and verifies that it is a writable
+// folder, so that a bad -data value fails start-up with a clear message.
+func checkDir(dir string) error {
+	if dir == "" {
+		return errors.New("sqlite: no data folder given")
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("sqlite: data folder %s is not a folder", dir)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("sqlite: data folder %s: %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".parley-probe-*")
+	if err != nil {
+		return fmt.Errorf("sqlite: data folder %s is not writable: %w", dir, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("sqlite: data folder %s: %w", dir, err)
+	}
+	return nil
+}
+
+// dsn builds the driver's connection string: WAL, synchronous=FULL, a busy
+// timeout and foreign keys on every connection; BEGIN IMMEDIATE for the
+// writer so that a write transaction takes its lock up front; query_only
+// for readers.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	q.Add("_pragma", "foreign_keys(ON)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Ping reports whether the database answers, on both the writer and the
+// readers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return wrap(ctx, err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return wrap(ctx, err)
+	}
+	return nil
+}
+
+// Close closes both pools. The WAL is checkpointed by SQLite when the last
+// connection closes.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// errInvalid reports a row the schema refuses (a CHECK or NOT NULL
+// constraint): a bug in the caller, not an outage.
+var errInvalid = errors.New("sqlite: invalid data")
+
+// wrap classifies a database error: the context's own error when ctx is
+// done, ErrConflict for a uniqueness violation, errInvalid for other
+// constraint violations, ErrUnavailable for everything else (closed
+// database, I/O errors, lock time-outs).
+func wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("sqlite: %w", ctx.Err())
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		}
+		return fmt.Errorf("%w: %v", errInvalid, err)
+	}
+	return fmt.Errorf("%w: sqlite: %v", store.ErrUnavailable, err)
+}
