@@ -1,0 +1,39 @@
+# Parley build and test targets. `make test` is what CI runs (.ci/run).
+GO        ?= go
+BIN       := bin/parley
+GOTESTFLAGS ?= -race -count=1 -timeout 15m
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test ci-deps vet staticcheck gotest fuzz e2e e2e-deps bench bench-smoke clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) .
+
+run:
+	$(GO) run .
+
+## test: everything CI checks (vet, staticcheck, race tests, fuzz smoke, browser and load smoke).
+test: vet staticcheck gotest fuzz e2e bench-smoke
+
+## ci-deps: system packages the tests need (Chromium, redis-server, PostgreSQL 15), installed when missing.
+ci-deps:
+	@./.ci/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+gotest:
+	PARLEY_REQUIRE_SERVICES=1 $(GO) test $(GOTESTFLAGS) ./...
+
+## fuzz: run each fuzz target for FUZZTIME (seeds live in testdata/fuzz).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./internal/chat
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTicket$$' -fuzztime $(FUZZTIME) ./internal/auth
+
+clean:
+	rm -rf bin e2e/artifacts

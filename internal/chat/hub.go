@@ -1,0 +1,386 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// Config sets up a Hub. Zero values take the defaults noted.
+type Config struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// NewBroker builds the fan-out between nodes, given the hub's delivery
+	// function. Nil: broker.NewLocal.
+	NewBroker func(broker.Handler) (broker.Broker, error)
+	Metrics   *Metrics
+	// MsgRate and MsgBurst bound the events a connection may send (10, 20).
+	MsgRate  float64
+	MsgBurst int
+	// QueueFrames and QueueBytes bound each client's send queue (1024
+	// frames, 1 MiB). A client over either is evicted.
+	QueueFrames int
+	QueueBytes  int
+	// TypingEvery is the least time between relayed typing events of one
+	// user in one room (2s).
+	TypingEvery time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+// Hub owns the rooms and their members on this node.
+//
+// Concurrency: rooms and clients are guarded by mu. Deliveries take mu for
+// reading and only ever enqueue into client queues (never blocking); joins,
+// leaves and evictions take it for writing. Lock order: Hub.mu before
+// Client.mu. Store reads happen outside mu.
+type Hub struct {
+	cfg    Config
+	log    *slog.Logger
+	broker broker.Broker
+	writer *store.Writer
+
+	mu       sync.RWMutex
+	rooms    map[string]*room
+	clients  map[*Client]struct{}
+	closed   bool
+	drained  chan struct{} // closed when closed && no clients remain
+	drainOne sync.Once
+}
+
+type room struct {
+	name    string
+	members map[*Client]struct{}
+	users   map[string]int       // connections per user
+	typing  map[string]time.Time // last relayed typing per user
+}
+
+// ErrClosed is returned by Connect once Shutdown has begun.
+var ErrClosed = errors.New("chat: hub is shutting down")
+
+// NewHub starts a hub and its message writer.
+func NewHub(cfg Config) (*Hub, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.MsgRate <= 0 {
+		cfg.MsgRate = 10
+	}
+	if cfg.MsgBurst <= 0 {
+		cfg.MsgBurst = 20
+	}
+	if cfg.QueueFrames <= 0 {
+		cfg.QueueFrames = 1024
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = 1 << 20
+	}
+	if cfg.TypingEvery <= 0 {
+		cfg.TypingEvery = 2 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Hub{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		rooms:   make(map[string]*room),
+		clients: make(map[*Client]struct{}),
+		drained: make(chan struct{}),
+	}
+	newBroker := cfg.NewBroker
+	if newBroker == nil {
+		newBroker = func(hd broker.Handler) (broker.Broker, error) { return broker.NewLocal(hd), nil }
+	}
+	b, err := newBroker(h.deliver)
+	if err != nil {
+		return nil, err
+	}
+	h.broker = b
+	h.writer = store.NewWriter(cfg.Store, h.publishMessages, store.WriterOptions{})
+	return h, nil
+}
+
+// publishMessages runs in the writer's goroutine after each commit, with the
+// stored messages in id order: it encodes each once and hands it to the
+// broker, so every node delivers a room's messages in id order.
+func (h *Hub) publishMessages(msgs []store.Message) {
+	for _, m := range msgs {
+		if err := h.broker.Publish(context.Background(), m.Room, m.ID, EncodeNewMessage(m)); err != nil {
+			h.log.Error("publish failed", "room", m.Room, "id", m.ID, "err", err)
+		}
+	}
+}
+
+// deliver is the broker's handler: it queues payload for every local member
+// of room, except those of the user named in skip (for joins and typing).
+func (h *Hub) deliver(roomName string, id int64, payload []byte) {
+	h.deliverExcept(roomName, id, payload, "")
+}
+
+func (h *Hub) deliverExcept(roomName string, id int64, payload []byte, skip string) {
+	var slow []*Client
+	n := 0
+	h.mu.RLock()
+	if r := h.rooms[roomName]; r != nil {
+		for c := range r.members {
+			if skip != "" && c.user == skip {
+				continue
+			}
+			if c.enqueue(id, payload) {
+				n++
+			} else {
+				slow = append(slow, c)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	h.cfg.Metrics.Broadcasts.Inc()
+	h.cfg.Metrics.Delivered.Add(float64(n))
+	for _, c := range slow {
+		h.evict(c)
+	}
+}
+
+// evict drops a client whose queue is full: it leaves its room at once and
+// its connection is closed with 1013, without waiting for it.
+func (h *Hub) evict(c *Client) {
+	h.cfg.Metrics.SlowDropped.Inc()
+	h.log.Warn("slow client dropped", "user", c.user)
+	c.Close(CloseTryAgainLater, "send queue full", true)
+	h.leave(c)
+}
+
+// Connect registers an authenticated connection and puts it in the room
+// `general`, queueing room_joined as its first event.
+func (h *Hub) Connect(ctx context.Context, user, session string) (*Client, error) {
+	c := &Client{
+		hub:     h,
+		user:    user,
+		session: session,
+		limiter: rate.NewLimiter(rate.Limit(h.cfg.MsgRate), h.cfg.MsgBurst),
+		wake:    make(chan struct{}, 1),
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+	h.cfg.Metrics.Connections.Inc()
+	h.enterRoom(ctx, c, DefaultRoom, 0, nil)
+	return c, nil
+}
+
+// DefaultRoom is where every connection starts.
+const DefaultRoom = "general"
+
+// Disconnect removes a client for good. It is idempotent.
+func (h *Hub) Disconnect(c *Client) {
+	h.leave(c)
+	h.mu.Lock()
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		h.cfg.Metrics.Connections.Dec()
+	}
+	if h.closed && len(h.clients) == 0 {
+		h.drainOne.Do(func() { close(h.drained) })
+	}
+	h.mu.Unlock()
+}
+
+// join adds c to roomName and returns the members (each user once, sorted).
+// When c is its user's first connection there, the others hear user_joined.
+func (h *Hub) join(c *Client, roomName string) []string {
+	h.mu.Lock()
+	if c.isClosing() {
+		h.mu.Unlock()
+		return nil
+	}
+	c.joined = roomName
+	r := h.rooms[roomName]
+	if r == nil {
+		r = &room{name: roomName, members: make(map[*Client]struct{}), users: make(map[string]int), typing: make(map[string]time.Time)}
+		h.rooms[roomName] = r
+		h.cfg.Metrics.Rooms.Inc()
+		if err := h.broker.Subscribe(roomName); err != nil {
+			h.log.Error("subscribe failed", "room", roomName, "err", err)
+		}
+	}
+	c.beginJoin()
+	r.members[c] = struct{}{}
+	r.users[c.user]++
+	first := r.users[c.user] == 1
+	members := make([]string, 0, len(r.users))
+	for u := range r.users {
+		members = append(members, u)
+	}
+	h.mu.Unlock()
+	sort.Strings(members)
+	if first {
+		h.publishPresence(roomName, TypeUserJoined, c.user)
+	}
+	return members
+}
+
+// rejoin restarts c's join of the room it is in (change_room to the same
+// room): no leave or join events, just a fresh member list.
+func (h *Hub) rejoin(c *Client, roomName string) []string {
+	h.mu.Lock()
+	r := h.rooms[roomName]
+	if r == nil || c.joined != roomName || c.isClosing() {
+		h.mu.Unlock()
+		return nil
+	}
+	c.beginJoin()
+	members := make([]string, 0, len(r.users))
+	for u := range r.users {
+		members = append(members, u)
+	}
+	h.mu.Unlock()
+	sort.Strings(members)
+	return members
+}
+
+// leave takes c out of its room, if any. When c was its user's last
+// connection there, the others hear user_left; an empty room is dropped.
+func (h *Hub) leave(c *Client) {
+	h.mu.Lock()
+	roomName := c.joined
+	c.joined = ""
+	r := h.rooms[roomName]
+	if r == nil {
+		h.mu.Unlock()
+		return
+	}
+	if _, ok := r.members[c]; !ok {
+		h.mu.Unlock()
+		return
+	}
+	delete(r.members, c)
+	r.users[c.user]--
+	last := r.users[c.user] == 0
+	if last {
+		delete(r.users, c.user)
+		delete(r.typing, c.user)
+	}
+	if len(r.members) == 0 {
+		delete(h.rooms, roomName)
+		h.cfg.Metrics.Rooms.Dec()
+		if err := h.broker.Unsubscribe(roomName); err != nil {
+			h.log.Error("unsubscribe failed", "room", roomName, "err", err)
+		}
+	}
+	h.mu.Unlock()
+	if last {
+		h.publishPresence(roomName, TypeUserLeft, c.user)
+	}
+}
+
+func (h *Hub) publishPresence(roomName, typ, user string) {
+	h.deliverExcept(roomName, 0, encode(typ, roomUser{Room: roomName, User: user}), user)
+}
+
+// typing relays a typing event from c, at most once per TypingEvery per user
+// and room; extra ones are dropped silently.
+func (h *Hub) typing(c *Client) {
+	roomName := c.room
+	now := h.cfg.Now()
+	h.mu.Lock()
+	r := h.rooms[roomName]
+	if r == nil || now.Sub(r.typing[c.user]) < h.cfg.TypingEvery {
+		h.mu.Unlock()
+		return
+	}
+	r.typing[c.user] = now
+	h.mu.Unlock()
+	h.deliverExcept(roomName, 0, encode(TypeTyping, roomUser{Room: roomName, User: c.user}), c.user)
+}
+
+// RoomInfo describes a room for GET /rooms.
+type RoomInfo struct {
+	Name    string `json:"name"`
+	Members int    `json:"members"` // users, not connections
+}
+
+// Rooms lists the rooms that have members now, busiest first.
+func (h *Hub) Rooms() []RoomInfo {
+	h.mu.RLock()
+	out := make([]RoomInfo, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		out = append(out, RoomInfo{Name: r.name, Members: len(r.users)})
+	}
+	h.mu.RUnlock()
+	slices.SortFunc(out, func(a, b RoomInfo) int {
+		if a.Members != b.Members {
+			return b.Members - a.Members
+		}
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// CloseSession closes, with 1008, every connection opened with a ticket of
+// the given session (after logout).
+func (h *Hub) CloseSession(session string) {
+	h.mu.RLock()
+	var hit []*Client
+	for c := range h.clients {
+		if c.session == session {
+			hit = append(hit, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range hit {
+		c.Close(ClosePolicy, "logged out", false)
+	}
+}
+
+// Shutdown refuses new connections, asks every client to close with 1001,
+// waits until their handlers have disconnected them (or ctx ends), then
+// stops the writer, committing what is queued, and the broker.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	all := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		all = append(all, c)
+	}
+	if len(h.clients) == 0 {
+		h.drainOne.Do(func() { close(h.drained) })
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.Close(CloseGoingAway, "server shutting down", false)
+	}
+	var err error
+	select {
+	case <-h.drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	h.writer.Close()
+	if berr := h.broker.Close(); berr != nil && err == nil {
+		err = berr
+	}
+	return err
+}

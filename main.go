@@ -1,0 +1,206 @@
+// Command parley is a real-time chat server: accounts, rooms and history over
+// WebSockets, on one binary with an embedded SQLite database.
+//
+// main only wires things together: read the configuration, open the store,
+// start the hub, build the Fiber app, serve, and shut down gracefully.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/parley-chat/parley/handlers"
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/routes"
+)
+
+//go:embed views
+var viewsFS embed.FS
+
+//go:embed public
+var publicFS embed.FS
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
+}
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// run starts Parley and serves until ctx ends. ready, when not nil, is told
+// the listening address. It returns the process exit code: 0 after a
+// graceful shutdown, 2 for bad configuration, 1 for other start-up failures.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready func(addr string)) int {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flagHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return 2
+	}
+	if err := serve(ctx, cfg, stderr, ready); err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)) error {
+	log := newLogger(cfg, stderr)
+
+	var tlsConf *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("cannot load the TLS certificate: %v", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := sqlite.Open(openCtx, cfg.Data)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cannot open the database in %s: %v", cfg.Data, err)
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v", cfg.Addr, err)
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hub, err := chat.NewHub(chat.Config{
+		Store:    st,
+		Logger:   log,
+		Metrics:  chat.NewMetrics(reg),
+		MsgRate:  cfg.MsgRate,
+		MsgBurst: cfg.MsgBurst,
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("cannot start the hub: %v", err)
+	}
+	stopPruner := store.StartPruner(st, store.Retention{MaxAge: cfg.Retention, MaxPerRoom: cfg.RetentionPerRoom}, time.Minute, log)
+	defer stopPruner()
+
+	var shutting atomic.Bool
+	app := routes.New(routes.Deps{
+		Log:            log,
+		Views:          mustSub(viewsFS, "views"),
+		Public:         mustSub(publicFS, "public"),
+		Accounts:       auth.NewAccounts(st, auth.NewMemoryLimiter(cfg.LoginRate, nil), nil),
+		Tickets:        auth.NewTickets(auth.NewMemoryTickets(nil), cfg.TicketTTL, nil),
+		Hub:            hub,
+		Registry:       reg,
+		AllowedOrigins: cfg.AllowedOrigins,
+		ReadLimit:      cfg.ReadLimit,
+		PongWait:       cfg.PongWait,
+		Shutting:       &shutting,
+		Checks:         map[string]handlers.Pinger{"database": st.Ping},
+	})
+
+	stopPprof, err := startPprof(cfg.PprofAddr, log)
+	if err != nil {
+		ln.Close()
+		_ = hub.Shutdown(context.Background())
+		return err
+	}
+	defer stopPprof()
+
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	log.Info("parley is listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.Data)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		_ = hub.Shutdown(context.Background())
+		return fmt.Errorf("the server stopped: %v", err)
+	}
+
+	log.Info("shutting down")
+	shutting.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hub.Shutdown(sctx); err != nil {
+		log.Warn("clients did not all close in time", "err", err)
+	}
+	if err := app.ShutdownWithContext(sctx); err != nil {
+		log.Warn("HTTP shutdown incomplete", "err", err)
+	}
+	<-served
+	log.Info("stopped")
+	return nil
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// startPprof serves the profiler on a loopback address when asked.
+func startPprof(addr string, log *slog.Logger) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on -pprof %s: %v", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("pprof is listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}

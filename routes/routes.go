@@ -1,0 +1,88 @@
+// Package routes builds Parley's Fiber application: the middleware order and
+// the URL table. It holds no logic of its own.
+package routes
+
+import (
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/template/html/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parley-chat/parley/handlers"
+	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/middleware"
+)
+
+// Deps is everything the routes need, built by main (or a test).
+type Deps struct {
+	Log      *slog.Logger
+	Views    fs.FS // holds layouts/main.html and index.html
+	Public   fs.FS // served under /static
+	Accounts *auth.Accounts
+	Tickets  *auth.Tickets
+	Hub      *chat.Hub
+	// Registry serves /metrics and receives the HTTP metrics.
+	Registry *prometheus.Registry
+	// AllowedOrigins in middleware.NormalizeOrigin form; empty: same origin.
+	AllowedOrigins []string
+	ReadLimit      int64
+	PongWait       time.Duration
+	// Health: Shutting turns /healthz to 503; Checks are pinged by it.
+	Shutting *atomic.Bool
+	Checks   map[string]handlers.Pinger
+}
+
+// BodyLimit caps request bodies; JSON credentials are far smaller.
+const BodyLimit = 16 << 10
+
+// New builds the application.
+func New(d Deps) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "parley",
+		Views:                 html.NewFileSystem(http.FS(d.Views), ".html"),
+		ErrorHandler:          middleware.ErrorHandler(d.Log),
+		BodyLimit:             BodyLimit,
+		ReadBufferSize:        8 << 10,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(recover.New())
+	app.Use(middleware.AccessLog(d.Log, middleware.NewHTTPMetrics(d.Registry)))
+	app.Use(middleware.SecurityHeaders())
+
+	acct := handlers.Accounts{Accounts: d.Accounts, Tickets: d.Tickets, Hub: d.Hub}
+	app.Get("/", handlers.Index())
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(d.Public), MaxAge: 3600}))
+	app.Post("/register", handlers.Register(acct))
+	app.Post("/login", handlers.Login(acct))
+	app.Post("/ticket", handlers.Ticket(acct))
+	app.Post("/logout", handlers.Logout(acct))
+	app.Get("/rooms", handlers.Rooms(acct))
+	app.Get("/healthz", handlers.Health(d.Shutting, d.Checks))
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	app.Get("/ws",
+		middleware.Upgrade(),
+		middleware.Origin(d.AllowedOrigins),
+		middleware.Ticket(d.Tickets),
+		websocket.New(handlers.Socket(handlers.SocketConfig{
+			Hub: d.Hub, Log: d.Log, ReadLimit: d.ReadLimit, PongWait: d.PongWait,
+		}), websocket.Config{
+			ReadBufferSize:  1024,
+			WriteBufferSize: 1024,
+			RecoverHandler:  handlers.RecoverSocket(d.Log),
+		}),
+	)
+	return app
+}
