@@ -1,0 +1,255 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Event is a server event the controlling goroutine of a Conn waits for:
+// room_joined, and ack or error answers that are not about a load message.
+type Event struct {
+	Type string
+	Room string
+	Code string
+	ID   string
+}
+
+// Conn is one client WebSocket connection speaking the Parley protocol.
+//
+// Concurrency: exactly one goroutine (started by Dial) reads the socket; it
+// alone touches the delivery state of the connection and forwards events on
+// a buffered channel without ever blocking. At any time at most one other
+// goroutine writes data frames (first the set-up code, then, in the fanout
+// scenario, the connection's sender); pongs and the final close go through
+// WriteControl, which gorilla/websocket allows concurrently.
+type Conn struct {
+	ws     *websocket.Conn
+	events chan Event
+	done   chan struct{} // closed when the reader returns
+	err    error         // why the reader returned; read after done is closed
+
+	closing atomic.Bool  // set before we close the connection ourselves
+	acked   atomic.Int64 // acks for load messages
+	nacked  atomic.Int64 // error answers to load messages
+
+	sink    *Tracker // deliveries go here; nil ignores new_message
+	room    int      // this connection's room index, for misrouting checks
+	seen    map[int]*bitset
+	lastErr atomic.Pointer[string]
+}
+
+// DialConfig says how to reach the server.
+type DialConfig struct {
+	Target   string
+	BaseURL  string
+	SourceIP string // local address to dial from, empty for the default
+	Timeout  time.Duration
+}
+
+// Dialer opens connections; it is safe for concurrent use.
+type Dialer struct {
+	cfg DialConfig
+	ws  *websocket.Dialer
+	api *API
+	url string
+}
+
+// NewDialer prepares dialing with cfg; api is used for Parley tickets.
+func NewDialer(cfg DialConfig, api *API) (*Dialer, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return nil, fmt.Errorf("base URL %q: want http or https", cfg.BaseURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + "/ws"
+	nd := &net.Dialer{Timeout: cfg.Timeout, Control: bindNoPort}
+	if cfg.SourceIP != "" {
+		ip := net.ParseIP(cfg.SourceIP)
+		if ip == nil {
+			return nil, fmt.Errorf("source address %q is not an IP", cfg.SourceIP)
+		}
+		nd.LocalAddr = &net.TCPAddr{IP: ip}
+	}
+	ws := &websocket.Dialer{
+		NetDialContext:   nd.DialContext,
+		HandshakeTimeout: cfg.Timeout,
+		ReadBufferSize:   2048,
+		WriteBufferSize:  2048,
+	}
+	return &Dialer{cfg: cfg, ws: ws, api: api, url: u.String()}, nil
+}
+
+// Dial opens a connection as user (with its session cookie for Parley) and
+// starts its reader. Deliveries of load messages are recorded in sink, if
+// not nil, as seen by a member of room index room.
+func (d *Dialer) Dial(ctx context.Context, s Session, sink *Tracker, room int) (*Conn, error) {
+	q := url.Values{}
+	if d.cfg.Target == TargetParley {
+		t, err := d.api.Ticket(ctx, s.Cookie)
+		if err != nil {
+			return nil, err
+		}
+		q.Set("ticket", t)
+	} else {
+		q.Set("user", s.User)
+	}
+	ws, resp, err := d.ws.DialContext(ctx, d.url+"?"+q.Encode(), nil)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("upgrade: HTTP %d: %w", resp.StatusCode, err)
+		}
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
+	c := &Conn{
+		ws:     ws,
+		events: make(chan Event, 16),
+		done:   make(chan struct{}),
+		sink:   sink,
+		room:   room,
+		seen:   map[int]*bitset{},
+	}
+	go c.read()
+	return c, nil
+}
+
+// envelope is every event, decoded in one pass.
+type envelope struct {
+	Type    string    `json:"type"`
+	Payload inPayload `json:"payload"`
+}
+
+// inPayload holds the payload fields the load tool reads, of any event type.
+type inPayload struct {
+	ID      json.RawMessage `json:"id"`
+	Room    string          `json:"room"`
+	Message string          `json:"message"`
+	Code    string          `json:"code"`
+}
+
+// read is the connection's only reader; see the Conn invariant.
+func (c *Conn) read() {
+	defer close(c.done)
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.err = err
+			return
+		}
+		var env envelope
+		if json.Unmarshal(data, &env) != nil {
+			c.fail("undecodable event")
+			continue
+		}
+		p := &env.Payload
+		switch env.Type {
+		case "new_message":
+			if c.sink != nil {
+				c.deliver(p.Message)
+			}
+		case "ack", "error":
+			var id string
+			_ = json.Unmarshal(p.ID, &id)
+			if strings.HasPrefix(id, "m") {
+				if env.Type == "ack" {
+					c.acked.Add(1)
+				} else {
+					c.nacked.Add(1)
+					c.fail("send_message answered " + p.Code)
+				}
+				continue
+			}
+			c.forward(Event{Type: env.Type, Code: p.Code, ID: id})
+		case "room_joined":
+			c.forward(Event{Type: env.Type, Room: p.Room})
+		}
+	}
+}
+
+// forward hands ev to the controlling goroutine without blocking; an event
+// nobody waits for is dropped.
+func (c *Conn) forward(ev Event) {
+	select {
+	case c.events <- ev:
+	default:
+	}
+}
+
+// fail remembers the latest problem the reader saw.
+func (c *Conn) fail(msg string) { c.lastErr.Store(&msg) }
+
+// Problem returns the latest problem the reader saw, or "".
+func (c *Conn) Problem() string {
+	if p := c.lastErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// WaitRoom waits for room_joined for room; an error event fails it.
+func (c *Conn) WaitRoom(ctx context.Context, room string) error {
+	for {
+		select {
+		case ev := <-c.events:
+			switch {
+			case ev.Type == "room_joined" && ev.Room == room:
+				return nil
+			case ev.Type == "error":
+				return fmt.Errorf("waiting for room_joined %s: error %s", room, ev.Code)
+			}
+		case <-c.done:
+			return fmt.Errorf("waiting for room_joined %s: connection ended: %v", room, c.err)
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for room_joined %s: %w", room, ctx.Err())
+		}
+	}
+}
+
+// ChangeRoom sends change_room and waits for room_joined.
+func (c *Conn) ChangeRoom(ctx context.Context, room string) error {
+	msg := `{"type":"change_room","payload":{"name":"` + room + `"}}`
+	if err := c.write([]byte(msg)); err != nil {
+		return err
+	}
+	return c.WaitRoom(ctx, room)
+}
+
+// write sends one text frame; callers respect the single-writer invariant.
+func (c *Conn) write(b []byte) error {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// Dropped reports whether the connection ended without us closing it.
+func (c *Conn) Dropped() bool {
+	select {
+	case <-c.done:
+		return !c.closing.Load()
+	default:
+		return false
+	}
+}
+
+// Close sends a normal close frame, closes the socket and waits for the
+// reader to return.
+func (c *Conn) Close() {
+	c.closing.Store(true)
+	_ = c.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	_ = c.ws.Close()
+	<-c.done
+}
