@@ -35,5 +35,16 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./internal/chat
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTicket$$' -fuzztime $(FUZZTIME) ./internal/auth
 
+## e2e-deps: the browser tests' npm packages (playwright-core; no browser download), installed when missing or stale.
+e2e-deps: e2e/node_modules/.package-lock.json
+
+e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+	@touch $@
+
+## e2e: browser tests: Playwright drives Debian's Chromium against bin/parley (screenshots in e2e/artifacts/).
+e2e: build e2e-deps
+	cd e2e && PARLEY_BIN="$(abspath $(BIN))" npm test
+
 clean:
 	rm -rf bin e2e/artifacts

@@ -70,6 +70,7 @@ export class Panels {
       p.toggle.addEventListener('click', () => (this.#isOpen(p) ? this.close() : this.open(p)));
     }
     this.scrim.addEventListener('click', () => this.close());
+    for (const b of document.querySelectorAll('[data-close-panel]')) b.addEventListener('click', () => this.close());
     document.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape' && this.panels.some((p) => this.#isOpen(p))) {
         ev.preventDefault();
@@ -88,7 +89,7 @@ export class Panels {
     document.body.classList.add(p.cls);
     p.toggle.setAttribute('aria-expanded', 'true');
     this.scrim.hidden = false;
-    const first = p.panel.querySelector('a, button, input');
+    const first = p.panel.querySelector('a, input, button:not([data-close-panel])') ?? p.panel.querySelector('button');
     if (first) first.focus();
   }
 
@@ -101,7 +102,7 @@ export class Panels {
       if (!this.#isOpen(p)) continue;
       document.body.classList.remove(p.cls);
       p.toggle.setAttribute('aria-expanded', 'false');
-      if (refocus && p.panel.contains(document.activeElement)) p.toggle.focus();
+      if (refocus && (p.panel.contains(document.activeElement) || document.activeElement === document.body)) p.toggle.focus();
     }
     this.scrim.hidden = true;
   }

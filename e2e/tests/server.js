@@ -2,6 +2,8 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,13 +34,15 @@ export function freePort() {
 /** One server process, which can be stopped and started again on the same port and data folder. */
 export class Server {
   /**
-   * @param {{port: number, dataDir: string, args?: string[], scheme?: 'http'|'https'}} opts
+   * @param {{port: number, dataDir: string, args?: string[], scheme?: 'http'|'https', ca?: string}} opts
+   *   ca: the PEM certificate to trust for https
    */
-  constructor({ port, dataDir, args = [], scheme = 'http' }) {
+  constructor({ port, dataDir, args = [], scheme = 'http', ca }) {
     this.port = port;
     this.dataDir = dataDir;
     this.args = args;
     this.scheme = scheme;
+    this.ca = ca;
     this.proc = null;
     this.output = '';
     this.exited = null;
@@ -72,14 +76,16 @@ export class Server {
     throw new Error(`parley did not answer /healthz within ${START_DEADLINE_MS} ms:\n${this.output}`);
   }
 
-  async #healthy() {
-    try {
-      const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return res.status === 200;
-    } catch {
-      return false;
-    }
+  #healthy() {
+    const client = this.scheme === 'https' ? https : http;
+    return new Promise((resolve) => {
+      const req = client.get(`${this.url}/healthz`, { ca: this.ca, timeout: 1000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+    });
   }
 
   /**
@@ -110,7 +116,7 @@ export class Server {
  * Starts a server on a free port with a fresh data folder and a raised login
  * rate. Call dispose() in an after hook: it stops the server and removes the
  * folder.
- * @param {{args?: string[], scheme?: 'http'|'https'}} [opts]
+ * @param {{args?: string[], scheme?: 'http'|'https', ca?: string}} [opts]
  */
 export async function startServer(opts = {}) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-'));
@@ -120,6 +126,7 @@ export async function startServer(opts = {}) {
     dataDir,
     args: args.includes('-login-rate') ? args : ['-login-rate', '1000', ...args],
     scheme: opts.scheme,
+    ca: opts.ca,
   });
   try {
     await server.start();
