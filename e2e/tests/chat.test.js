@@ -165,6 +165,12 @@ describe('chat', () => {
     await page.goto('/#archive');
     await visible(messagesWithText(page, 'archive message 130'));
     assert.equal(await messagesWithText(page, 'archive message 80').count(), 0, 'only the newest are loaded at first');
+    const atBottom = () => page.locator('#scroller').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight <= 2);
+    assert.ok(await atBottom(), 'a room opens at its newest message');
+    await seed(bob.page, 'archive', ['archive message 131']);
+    await visible(messagesWithText(page, 'archive message 131'));
+    assert.ok(await atBottom(), 'a reader at the bottom follows new messages');
+    texts.push('archive message 131');
 
     const scroller = page.locator('#scroller');
     const first = messagesWithText(page, 'archive message 1');
