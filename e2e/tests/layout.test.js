@@ -110,12 +110,18 @@ describe('layout', () => {
       assert.ok(fieldBox.y + fieldBox.height <= vp.height, 'the message field is on screen');
       await assertFits(page, ['.msg .bubble', '.composer', '.conv-head', '#send']);
 
-      const ratios = await contrasts(page, [
-        '.msg:not(.mine) .text', '.msg.mine .text', '.msg:not(.mine) time', '.msg.mine time',
-        '.composer-label', '#conn', '.room-title', '.room-link[aria-current]', '#room-input + button',
-      ]);
-      for (const [sel, ratio] of Object.entries(ratios)) assert.ok(ratio >= 4.5, `${sel} contrast ${ratio.toFixed(2)} < 4.5`);
-      await screenshot(page, `chat-${size}`);
+      for (const colorScheme of ['dark', 'light']) {
+        await page.emulateMedia({ colorScheme });
+        const ratios = await contrasts(page, [
+          '.msg:not(.mine) .text', '.msg.mine .text', '.msg:not(.mine) time', '.msg.mine time', '.msg .from',
+          '.composer-label', '#conn', '.room-title', '.room-link[aria-current]', '#room-input + button',
+          '#send', '.members-panel .panel-heading',
+        ]);
+        for (const [sel, ratio] of Object.entries(ratios)) {
+          assert.ok(ratio >= 4.5, `${colorScheme}: ${sel} contrast ${ratio.toFixed(2)} < 4.5`);
+        }
+        await screenshot(page, `chat-${size}${colorScheme === 'dark' ? '-dark' : ''}`);
+      }
 
       if (vp.narrow) {
         // Side panels are hidden behind buttons and slide in over the chat.
