@@ -87,6 +87,7 @@ export class Chat {
         return id;
       },
       notice: (text) => this.notice(text),
+      newestId: () => this.list.newestId,
     });
 
     conn.addEventListener('state', (ev) => this.status.show(ev.detail));
@@ -280,8 +281,7 @@ export class Chat {
     this.list.add(history);
     if (!automatic) {
       if (this.#since === 0 || p.recovered !== true) this.list.setExhausted(history.length < JOIN_HISTORY);
-      const me = this.me.toLowerCase();
-      this.composer.reconcile((text) => history.some((m) => m.from?.toLowerCase() === me && m.message === text));
+      this.composer.reconcile((text, after) => this.list.hasOwn(text, after));
       this.rooms.refreshSoon();
     }
   }

@@ -12,17 +12,19 @@ const MAX_FIELD_PX = 160;
 
 /** Composer for one connection. */
 export class Composer {
-  /** @type {Map<string, string>} request id -> text, sent but not yet acknowledged */
+  /** @type {Map<string, {text: string, after: number}>} request id -> message sent but not yet
+   *  acknowledged, with the newest message id shown when it was sent */
   #pending = new Map();
   #lastTyping = 0;
 
   /**
    * @param {{send: (type: string, payload?: object, withId?: boolean) => string|null,
-   *          notice: (text: string) => void}} opts
+   *          notice: (text: string) => void, newestId: () => number}} opts
    */
-  constructor({ send, notice }) {
+  constructor({ send, notice, newestId }) {
     this.send = send;
     this.notice = notice;
+    this.newestId = newestId;
     this.form = /** @type {HTMLFormElement} */ (byId('composer'));
     this.input = /** @type {HTMLTextAreaElement} */ (byId('message-input'));
     this.form.addEventListener('submit', (ev) => {
@@ -62,7 +64,7 @@ export class Composer {
       this.notice('Not connected. Your message is kept here; send it again once Parley reconnects.');
       return;
     }
-    this.#pending.set(id, text);
+    this.#pending.set(id, { text, after: this.newestId() });
     this.input.value = '';
     this.#grow();
     this.notice('');
@@ -78,24 +80,28 @@ export class Composer {
    * @returns {boolean} whether the id was one of ours
    */
   failed(id, why) {
-    const text = this.#pending.get(id);
-    if (text === undefined) return false;
+    const sent = this.#pending.get(id);
+    if (sent === undefined) return false;
     this.#pending.delete(id);
-    this.#restore(text);
+    this.#restore(sent.text);
     this.notice(why);
     return true;
   }
 
   /**
-   * After a reconnect: messages whose confirmation was lost are looked for
-   * among those recovered. Found ones were stored; the others go back into
-   * the field to be sent again.
-   * @param {(text: string) => boolean} wasStored
+   * After a (re)join: messages whose confirmation was lost with the
+   * connection are looked for among those shown. Found ones were stored; the
+   * others go back into the field to be sent again.
+   * @param {(text: string, after: number) => boolean} wasStored whether a
+   *   message of ours with this text and an id above `after` is shown
    */
   reconcile(wasStored) {
-    const lost = [...this.#pending.values()].filter((t) => !wasStored(t));
+    const lost = [...this.#pending.values()].filter((p) => !wasStored(p.text, p.after)).map((p) => p.text);
     this.#pending.clear();
-    if (lost.length === 0) return;
+    if (lost.length === 0) {
+      this.notice('');
+      return;
+    }
     for (const t of lost) this.#restore(t);
     this.notice('The connection dropped before your message was delivered. It is back in the field: press Enter to send it.');
   }

@@ -63,6 +63,14 @@ export class MessageList {
     return this.#ids.has(id);
   }
 
+  /** Whether a message from the signed-in user with exactly this text and an id above `after` is shown. */
+  hasOwn(text, after) {
+    for (let node = this.list.lastElementChild; node && Number(node.dataset.id) > after; node = node.previousElementSibling) {
+      if (this.#isMine(node.dataset.from) && node.querySelector('.text')?.textContent === text) return true;
+    }
+    return false;
+  }
+
   /** Empties the log for another room. */
   reset(room) {
     this.room = room;

@@ -42,6 +42,12 @@ describe('reconnection', () => {
     await shows(ui(alice.page).status, /Offline|Connection lost|Reconnecting/);
     await shows(ui(bob.page).status, /Connection lost|Reconnecting/);
 
+    // What alice types meanwhile is kept, not lost.
+    await ui(alice.page).message.fill('typed while offline');
+    await ui(alice.page).message.press('Enter');
+    await shows(alice.page.locator('#notice'), /Not connected/);
+    assert.equal(await ui(alice.page).message.inputValue(), 'typed while offline');
+
     await server.start();
     await connected(bob.page);
     const missed = ['missed one', 'missed two', 'missed three'];
@@ -56,13 +62,16 @@ describe('reconnection', () => {
     const rejoin = sent.map((f) => JSON.parse(f)).find((e) => e.type === 'change_room');
     assert.deepEqual(rejoin?.payload, { name: 'lobby', since: lastSeen }, 'rejoins with the last id seen');
 
+    await ui(alice.page).message.press('Enter');
+    await visible(messagesWithText(bob.page, 'typed while offline'));
     // A message sent after all of them arrives last: every earlier event has been handled.
     await say(alice.page, 'back again');
     await visible(messagesWithText(bob.page, 'back again'));
     for (const p of [alice.page, bob.page]) {
       const texts = await ui(p).log.locator('.msg .text').allInnerTexts();
-      assert.deepEqual(texts, ['before the restart', ...missed, 'back again'], 'each message once, in order');
+      assert.deepEqual(texts, ['before the restart', ...missed, 'typed while offline', 'back again'], 'each message once, in order');
     }
+    assert.equal(await alice.page.locator('#notice').innerText(), '', 'the notice clears once delivered');
     assert.equal(await ui(alice.page).roomTitle.innerText(), '#lobby');
     await alice.context.close();
     await bob.context.close();
