@@ -33,8 +33,8 @@ type config struct {
 	LogFormat        string
 }
 
-// flagHelp reports that -h was asked for: usage was printed, exit 0.
-var flagHelp = errors.New("help requested")
+// errHelp reports that -h was asked for: usage was printed, exit 0.
+var errHelp = errors.New("help requested")
 
 // parseConfig reads flags (args, without the program name) over environment
 // variables (getenv). Errors name the flag or variable at fault.
@@ -78,7 +78,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 			fs.SetOutput(usage)
 			fmt.Fprintln(usage, "Usage of parley (every flag is also PARLEY_<NAME> in the environment; the flag wins):")
 			fs.PrintDefaults()
-			return cfg, flagHelp
+			return cfg, errHelp
 		}
 		return cfg, err
 	}

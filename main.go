@@ -54,7 +54,7 @@ const shutdownTimeout = 10 * time.Second
 // graceful shutdown, 2 for bad configuration, 1 for other start-up failures.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready func(addr string)) int {
 	cfg, err := parseConfig(args, getenv, stderr)
-	if errors.Is(err, flagHelp) {
+	if errors.Is(err, errHelp) {
 		return 0
 	}
 	if err != nil {

@@ -38,18 +38,18 @@ var handlers = map[string]handler{
 // message is committed.
 func (c *Client) Handle(ctx context.Context, data []byte) {
 	in, perr := DecodeEvent(data)
+	if !c.limiter.Allow() {
+		// Every frame counts against the limit, malformed ones included.
+		c.hub.cfg.Metrics.RateLimited.Inc()
+		perr = &Error{Code: CodeRateLimited, Message: "Too many events; slow down."}
+	}
 	if perr == nil {
 		h, ok := handlers[in.Type]
-		switch {
-		case !ok:
+		if !ok {
 			perr = &Error{Code: CodeUnknownEvent, Message: "Unknown event type."}
-		case !c.limiter.Allow():
-			c.hub.cfg.Metrics.RateLimited.Inc()
-			perr = &Error{Code: CodeRateLimited, Message: "Too many events; slow down."}
-		default:
+		} else {
 			var msgID int64
-			msgID, perr = h(c, ctx, in)
-			if perr == nil {
+			if msgID, perr = h(c, ctx, in); perr == nil {
 				if in.ID != nil {
 					c.send(encodeAck(in.ID, msgID))
 				}

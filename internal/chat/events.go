@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"time"
 
 	"github.com/parley-chat/parley/internal/store"
 )
@@ -197,6 +196,3 @@ func encodeAck(id json.RawMessage, messageID int64) []byte {
 func encodeError(e *Error, id json.RawMessage) []byte {
 	return encode(TypeError, errorPayload{Code: e.Code, Message: e.Message, ID: id})
 }
-
-// now is the clock, truncated as messages store it.
-func millis(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
