@@ -3,10 +3,10 @@
 // step with them.
 
 import * as api from './api.js';
-import { byId, paintAvatar, ROOM_PATTERN } from './dom.js';
+import { byId, paintAvatar } from './dom.js';
 import { MessageList } from './messages.js';
 import { MemberList } from './members.js';
-import { RoomList } from './rooms.js';
+import { RoomList, roomFromHash, sameRoom } from './rooms.js';
 import { Composer } from './composer.js';
 import { StatusView, Panels } from './ui.js';
 
@@ -14,19 +14,6 @@ import { StatusView, Panels } from './ui.js';
 const HISTORY_LIMIT = 50;
 /** Messages the server puts in a room_joined without since. */
 const JOIN_HISTORY = 50;
-
-const sameRoom = (a, b) => a.toLowerCase() === b.toLowerCase();
-
-/** The room named by the address (#room), or "" when there is none or it is not a valid name. */
-export function roomFromHash(hash = window.location.hash) {
-  let name = hash.replace(/^#/, '');
-  try {
-    name = decodeURIComponent(name);
-  } catch {
-    return '';
-  }
-  return ROOM_PATTERN.test(name) ? name : '';
-}
 
 /**
  * Chat screen controller. All state lives on the page's single thread;
@@ -271,10 +258,6 @@ export class Chat {
     if (!automatic && this.#since > 0 && p.recovered !== true) {
       // More was missed than the server replays: start afresh rather than leave a gap.
       this.list.reset(p.room);
-    }
-    if (this.list.room !== p.room) {
-      this.list.room = p.room;
-      this.#wanted = p.room;
     }
     this.#label(p.room);
     this.members.set(Array.isArray(p.members) ? p.members : []);

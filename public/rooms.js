@@ -8,6 +8,20 @@ const POLL_MS = 15000;
 /** Join and leave events within this window lead to one refresh. */
 const DEBOUNCE_MS = 400;
 
+/** Whether two room names are the same room: the server tells rooms apart by exact name, case included. */
+export const sameRoom = (a, b) => a === b;
+
+/** The room named by the address (#room), or "" when there is none or it is not a valid name. */
+export function roomFromHash(hash = window.location.hash) {
+  let name = hash.replace(/^#/, '');
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    return '';
+  }
+  return ROOM_PATTERN.test(name) ? name : '';
+}
+
 /** Active rooms list, refreshed periodically and on demand. */
 export class RoomList {
   #poll = 0;

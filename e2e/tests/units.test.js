@@ -74,7 +74,7 @@ describe('client modules', () => {
       ['#%E0%A4%A', ''],
     ];
     const got = await page.evaluate(async (hashes) => {
-      const { roomFromHash } = await import('/static/chat.js');
+      const { roomFromHash } = await import('/static/rooms.js');
       return hashes.map((h) => roomFromHash(h));
     }, cases.map(([h]) => h));
     assert.deepEqual(got, cases.map(([, want]) => want));
