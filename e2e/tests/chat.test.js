@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.js';
 import {
-  launch, person, ui, visible, gone, shows, connected, registerAndEnter, say, messagesWithText,
+  launch, person, ui, visible, gone, shows, registerAndEnter, say, messagesWithText,
 } from './browser.js';
 
 /**
