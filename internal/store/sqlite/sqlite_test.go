@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -11,8 +13,18 @@ import (
 	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
+// TestMain removes the benchmark fixture (if one was built) before
+// checking that no goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	closeBigFixture()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // openTemp opens a store in a fresh temporary folder, closed at the end of
