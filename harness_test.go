@@ -38,7 +38,9 @@ func startServerIn(t *testing.T, dataDir string, args ...string) *testServer {
 	s := &testServer{t: t, cancel: cancel, exit: make(chan int, 1), logs: &syncBuffer{}}
 	ready := make(chan string, 1)
 	full := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-login-rate", "1000"}, args...)
-	go func() { s.exit <- run(ctx, full, func(string) string { return "" }, s.logs, func(a string) { ready <- a }) }()
+	go func() {
+		s.exit <- run(ctx, full, func(string) string { return "" }, s.logs, func(a string) { ready <- a })
+	}()
 	select {
 	case s.addr = <-ready:
 	case code := <-s.exit:

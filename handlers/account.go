@@ -137,6 +137,11 @@ func Logout(d Accounts) fiber.Handler {
 			return err
 		}
 		if id != "" {
+			// Void the session's unused tickets, then close its sockets; the
+			// hub also refuses sockets whose ticket was redeemed meanwhile.
+			if err := d.Tickets.DropSession(c.UserContext(), id); err != nil {
+				return err
+			}
 			d.Hub.CloseSession(id)
 		}
 		setSessionCookie(c, "", -time.Second)

@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gofiber/contrib/websocket"
 	fws "github.com/fasthttp/websocket"
+	"github.com/gofiber/contrib/websocket"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/middleware"
@@ -53,7 +53,11 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 		nc := conn.NetConn()
 		client, err := cfg.Hub.Connect(context.Background(), user, session)
 		if err != nil {
-			_ = conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(chat.CloseGoingAway, "server shutting down"), time.Now().Add(closeGrace))
+			code, reason := chat.CloseGoingAway, "server shutting down"
+			if errors.Is(err, chat.ErrSessionEnded) {
+				code, reason = chat.ClosePolicy, "logged out"
+			}
+			_ = conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
 			return
 		}
 		client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })

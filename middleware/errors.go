@@ -3,8 +3,10 @@ package middleware
 import (
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/parley-chat/parley/internal/auth"
 )
@@ -27,6 +29,15 @@ func StatusOf(code auth.Code) int {
 	return fiber.StatusInternalServerError
 }
 
+// plainStatus replaces Fiber's terse default texts with sentences.
+var plainStatus = map[int]string{
+	fiber.StatusNotFound:                    "There is nothing at this address.",
+	fiber.StatusMethodNotAllowed:            "This address does not accept that method.",
+	fiber.StatusRequestEntityTooLarge:       "The request body is too large.",
+	fiber.StatusRequestURITooLong:           "The request address is too long.",
+	fiber.StatusRequestHeaderFieldsTooLarge: "The request headers are too large.",
+}
+
 // ErrorHandler renders every error as {"error": "<a sentence>"} with the
 // right status. Internal errors are logged and shown only as a generic
 // sentence.
@@ -43,6 +54,9 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			}
 		case errors.As(err, &fe):
 			status, msg = fe.Code, fe.Message
+			if friendly, ok := plainStatus[fe.Code]; ok && (fe.Message == utils.StatusMessage(fe.Code) || strings.HasPrefix(fe.Message, "Cannot ")) {
+				msg = friendly
+			}
 		default:
 			log.Error("request failed", "path", c.Path(), "err", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/etag"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/template/html/v2"
@@ -64,7 +65,12 @@ func New(d Deps) *fiber.App {
 
 	acct := handlers.Accounts{Accounts: d.Accounts, Tickets: d.Tickets, Hub: d.Hub}
 	app.Get("/", handlers.Index())
-	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(d.Public), MaxAge: 3600}))
+	// Static files revalidate on every use (ETag), so a deploy never mixes
+	// old and new modules.
+	app.Use("/static", etag.New(), func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "no-cache")
+		return c.Next()
+	}, filesystem.New(filesystem.Config{Root: http.FS(d.Public)}))
 	app.Post("/register", handlers.Register(acct))
 	app.Post("/login", handlers.Login(acct))
 	app.Post("/ticket", handlers.Ticket(acct))

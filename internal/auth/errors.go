@@ -11,11 +11,11 @@ type Code string
 
 // The codes an auth operation can fail with.
 const (
-	CodeInvalid      Code = "invalid"       // the request breaks a rule (400)
-	CodeConflict     Code = "conflict"      // the username is taken (409)
-	CodeUnauthorized Code = "unauthorized"  // wrong credentials, no session, bad ticket (401)
-	CodeRateLimited  Code = "rate_limited"  // too many attempts (429)
-	CodeUnavailable  Code = "unavailable"   // the database cannot be reached (503)
+	CodeInvalid      Code = "invalid"      // the request breaks a rule (400)
+	CodeConflict     Code = "conflict"     // the username is taken (409)
+	CodeUnauthorized Code = "unauthorized" // wrong credentials, no session, bad ticket (401)
+	CodeRateLimited  Code = "rate_limited" // too many attempts (429)
+	CodeUnavailable  Code = "unavailable"  // the database cannot be reached (503)
 )
 
 // Error is a coded error whose Message is safe to show to a person.

@@ -26,6 +26,8 @@ type TicketStore interface {
 	Put(ctx context.Context, token string, t Ticket) error
 	// Take removes the ticket and returns it; ok is false if it was not there.
 	Take(ctx context.Context, token string) (t Ticket, ok bool, err error)
+	// DropSession removes every ticket of a session (at logout).
+	DropSession(ctx context.Context, session string) error
 }
 
 // Tickets issues and redeems single-use WebSocket tickets.
@@ -78,6 +80,14 @@ func (t *Tickets) Redeem(ctx context.Context, token string) (Ticket, error) {
 		return Ticket{}, fail(CodeUnauthorized, "The ticket has expired.")
 	}
 	return tk, nil
+}
+
+// DropSession voids the tickets of a session that has ended.
+func (t *Tickets) DropSession(ctx context.Context, session string) error {
+	if err := t.store.DropSession(ctx, session); err != nil {
+		return &Error{Code: CodeUnavailable, Message: "Could not end the session's tickets.", Err: err}
+	}
+	return nil
 }
 
 // ValidTicket reports whether s has the form of a ticket (43 characters of
@@ -146,6 +156,18 @@ func (s *MemoryTickets) Take(_ context.Context, token string) (Ticket, bool, err
 		delete(s.m, token)
 	}
 	return t, ok, nil
+}
+
+// DropSession removes every ticket issued for session.
+func (s *MemoryTickets) DropSession(_ context.Context, session string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if v.Session == session {
+			delete(s.m, k)
+		}
+	}
+	return nil
 }
 
 // Len returns how many tickets are held (expired ones not yet swept included).

@@ -215,3 +215,12 @@ func TestCloseSession(t *testing.T) {
 		t.Fatal("bo was closed too")
 	}
 }
+
+func TestConnectAfterLogoutIsRefused(t *testing.T) {
+	h := newHub(t, Config{})
+	h.CloseSession("session-ann")
+	if _, err := h.Connect(context.Background(), "ann", "session-ann"); err != ErrSessionEnded {
+		t.Fatalf("connect with an ended session: %v", err)
+	}
+	connect(t, h, "bo") // other sessions are unaffected
+}

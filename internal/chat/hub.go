@@ -53,7 +53,8 @@ type Hub struct {
 	rooms    map[string]*room
 	clients  map[*Client]struct{}
 	closed   bool
-	drained  chan struct{} // closed when closed && no clients remain
+	ended    map[string]time.Time // sessions logged out, until their tickets are surely void
+	drained  chan struct{}        // closed when closed && no clients remain
 	drainOne sync.Once
 }
 
@@ -66,6 +67,14 @@ type room struct {
 
 // ErrClosed is returned by Connect once Shutdown has begun.
 var ErrClosed = errors.New("chat: hub is shutting down")
+
+// ErrSessionEnded is returned by Connect for a session that has logged out
+// (its ticket was redeemed just before the logout voided it).
+var ErrSessionEnded = errors.New("chat: the session has ended")
+
+// endedMemory is how long a logged-out session is remembered: longer than
+// any ticket lives (the ticket TTL is at most an hour).
+const endedMemory = 2 * time.Hour
 
 // NewHub starts a hub and its message writer.
 func NewHub(cfg Config) (*Hub, error) {
@@ -98,6 +107,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		log:     cfg.Logger,
 		rooms:   make(map[string]*room),
 		clients: make(map[*Client]struct{}),
+		ended:   make(map[string]time.Time),
 		drained: make(chan struct{}),
 	}
 	newBroker := cfg.NewBroker
@@ -177,6 +187,10 @@ func (h *Hub) Connect(ctx context.Context, user, session string) (*Client, error
 	if h.closed {
 		h.mu.Unlock()
 		return nil, ErrClosed
+	}
+	if _, ok := h.ended[session]; ok {
+		h.mu.Unlock()
+		return nil, ErrSessionEnded
 	}
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
@@ -342,14 +356,21 @@ func (h *Hub) Rooms() []RoomInfo {
 // CloseSession closes, with 1008, every connection opened with a ticket of
 // the given session (after logout).
 func (h *Hub) CloseSession(session string) {
-	h.mu.RLock()
+	now := h.cfg.Now()
+	h.mu.Lock()
+	for s, at := range h.ended {
+		if now.Sub(at) > endedMemory {
+			delete(h.ended, s)
+		}
+	}
+	h.ended[session] = now
 	var hit []*Client
 	for c := range h.clients {
 		if c.session == session {
 			hit = append(hit, c)
 		}
 	}
-	h.mu.RUnlock()
+	h.mu.Unlock()
 	for _, c := range hit {
 		c.Close(ClosePolicy, "logged out", false)
 	}
