@@ -1,0 +1,76 @@
+package load
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadTextRoundTrip(t *testing.T) {
+	tests := []struct {
+		sender int
+		seq    int64
+		ns     int64
+		size   int
+	}{
+		{0, 1, 1700000000000000000, 64},
+		{12345, 999999, 42, 0},
+		{7, 3, 1, 200},
+	}
+	for _, tt := range tests {
+		text := LoadText(tt.sender, tt.seq, tt.ns, tt.size)
+		if tt.size > 0 && len(text) != tt.size {
+			t.Errorf("size %d: text has %d characters", tt.size, len(text))
+		}
+		s, q, ns, ok := ParseLoadText(string(text))
+		if !ok || s != tt.sender || q != tt.seq || ns != tt.ns {
+			t.Errorf("ParseLoadText(%q) = %d %d %d %v", text, s, q, ns, ok)
+		}
+	}
+	for _, bad := range []string{"", "hello", "L 1 2", "L x 2 3", "L 1 0 3", "M 1 2 3", "L -1 2 3"} {
+		if _, _, _, ok := ParseLoadText(bad); ok {
+			t.Errorf("ParseLoadText(%q) accepted", bad)
+		}
+	}
+}
+
+func TestBitset(t *testing.T) {
+	var b bitset
+	for _, i := range []uint64{1, 64, 1000, 63} {
+		if !b.set(i) {
+			t.Errorf("first set(%d) reported present", i)
+		}
+	}
+	for _, i := range []uint64{1, 64, 1000, 63} {
+		if b.set(i) {
+			t.Errorf("second set(%d) reported absent", i)
+		}
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// Fields 14 and 15 are 250 and 50 ticks; the name holds ") (".
+	stat := "1234 (weird) (name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0"
+	got, err := parseStatCPU(stat)
+	if err != nil || got != 3.0 {
+		t.Errorf("parseStatCPU = %v, %v; want 3", got, err)
+	}
+	if _, err := parseStatCPU("1234 (x) S 1"); err == nil {
+		t.Error("a short stat line was accepted")
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	text := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 12.5
+process_resident_memory_bytes 2.097152e+07
+go_goroutines 10
+`
+	s, err := parseMetrics(strings.NewReader(text))
+	if err != nil || s.CPU != 12.5 || s.RSS != 20971520 {
+		t.Errorf("parseMetrics = %+v, %v", s, err)
+	}
+	if _, err := parseMetrics(strings.NewReader("go_goroutines 3\n")); err == nil {
+		t.Error("metrics without the process series were accepted")
+	}
+}
