@@ -46,5 +46,14 @@ e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
 e2e: build e2e-deps
 	cd e2e && PARLEY_BIN="$(abspath $(BIN))" npm test
 
+## bench-smoke: a seconds-long load run against a real Parley on 127.0.0.1 (temp data folder);
+## fails on any lost, duplicated or missing delivery, or any error.
+bench-smoke: build
+	$(GO) build -o bin/parleyload ./bench/cmd/parleyload
+	$(GO) build -o bin/plainchat ./bench/plainchat
+	$(GO) build -o bin/benchcompare ./bench/cmd/benchcompare
+	./bin/benchcompare -targets parley -runs 1 -scenarios fanout,connect -server-cpu "" -load-cpu "" \
+		-rooms 2 -members 10 -rate 200 -duration 3s -connect-clients 50 -users 10 -run-timeout 60s -timeout 120s
+
 clean:
 	rm -rf bin e2e/artifacts
