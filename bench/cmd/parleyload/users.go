@@ -90,7 +90,7 @@ func loadSessions(ctx context.Context, api *load.API, o options, n int) ([]load.
 		return nil, false
 	}
 	var f sessionFile
-	if json.Unmarshal(b, &f) != nil || f.URL != o.url || len(f.Sessions) < n || f.Sessions[0].User != o.userPrefix+"0" {
+	if json.Unmarshal(b, &f) != nil || len(f.Sessions) < n || f.Sessions[0].User != o.userPrefix+"0" {
 		return nil, false
 	}
 	for _, s := range []load.Session{f.Sessions[0], f.Sessions[n-1]} {
