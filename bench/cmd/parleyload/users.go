@@ -15,7 +15,7 @@ import (
 
 // sessionFile is what -sessions keeps between runs.
 type sessionFile struct {
-	URL      string         `json:"url"`
+	URL      string         `json:"url"` // where the sessions were made; a restarted server may listen elsewhere
 	Sessions []load.Session `json:"sessions"`
 }
 
