@@ -47,6 +47,13 @@ type Message struct {
 	// Sent is the server time the message was accepted, UTC, millisecond
 	// precision.
 	Sent time.Time
+	// Prev is the ID of the room's message stored just before this one, 0
+	// for a room's first. SaveMessages sets it; History and Since leave it
+	// 0. Nodes of a cluster use it to see that a message reached them out
+	// of order (Prev is newer than the last one they delivered). An
+	// implementation may report 0 when retention has deleted every earlier
+	// message of the room.
+	Prev int64
 }
 
 // Store is the persistence interface. All methods are safe for concurrent
@@ -73,8 +80,8 @@ type Store interface {
 	// DeleteSession removes a session; deleting a missing one is not an error.
 	DeleteSession(ctx context.Context, id string) error
 
-	// SaveMessages stores msgs in one transaction and fills in each ID, in
-	// slice order. Either all are stored or none is. A message with an empty
+	// SaveMessages stores msgs in one transaction and fills in each ID (and
+	// Prev), in slice order. Either all are stored or none is. A message with an empty
 	// Room or From is rejected by the database, which fails the whole batch;
 	// an empty msgs is a no-op.
 	SaveMessages(ctx context.Context, msgs []Message) error

@@ -27,11 +27,15 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 	rooms = slices.Compact(rooms)
 
 	ids := make([]int64, len(msgs))
+	last := make([]int64, len(rooms)) // each room's newest id before the batch
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		for _, room := range rooms {
+		for i, room := range rooms {
 			b.Queue(`INSERT INTO rooms (name) VALUES ($1)
-				ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id`, room)
+				ON CONFLICT (name) DO UPDATE SET last_id = rooms.last_id
+				RETURNING last_id`, room).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&last[i])
+			})
 		}
 		for i, m := range msgs {
 			b.Queue(`INSERT INTO messages (room, sender, body, sent) VALUES ($1, $2, $3, $4) RETURNING id`,
@@ -47,8 +51,13 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 	if err != nil {
 		return wrap(ctx, err)
 	}
+	prev := make(map[string]int64, len(rooms))
+	for i, room := range rooms {
+		prev[room] = last[i]
+	}
 	for i := range msgs {
-		msgs[i].ID = ids[i]
+		msgs[i].ID, msgs[i].Prev = ids[i], prev[msgs[i].Room]
+		prev[msgs[i].Room] = ids[i]
 	}
 	return nil
 }

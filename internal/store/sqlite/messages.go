@@ -26,17 +26,32 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 		return wrap(ctx, err)
 	}
 	defer stmt.Close()
+	// The newest id of each room before this batch: the first Prev.
+	last := make(map[string]int64, 1)
+	for _, m := range msgs {
+		if _, ok := last[m.Room]; ok {
+			continue
+		}
+		var newest int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages WHERE room = ?`, m.Room).Scan(&newest); err != nil {
+			return wrap(ctx, err)
+		}
+		last[m.Room] = newest
+	}
 	ids := make([]int64, len(msgs))
+	prevs := make([]int64, len(msgs))
 	for i, m := range msgs {
 		if err := stmt.QueryRowContext(ctx, m.Room, m.From, m.Text, ms(m.Sent)).Scan(&ids[i]); err != nil {
 			return wrap(ctx, err)
 		}
+		prevs[i] = last[m.Room]
+		last[m.Room] = ids[i]
 	}
 	if err := tx.Commit(); err != nil {
 		return wrap(ctx, err)
 	}
 	for i := range msgs {
-		msgs[i].ID = ids[i]
+		msgs[i].ID, msgs[i].Prev = ids[i], prevs[i]
 	}
 	return nil
 }

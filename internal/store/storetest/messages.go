@@ -34,6 +34,28 @@ func testSaveMessages(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("prev chains each room", func(t *testing.T) {
+		s := open(t)
+		var all []store.Message
+		for _, batch := range [][]store.Message{
+			{msg("a", 0), msg("b", 1), msg("a", 2)},
+			{msg("a", 3)},
+			{msg("b", 4), msg("c", 5), msg("a", 6), msg("b", 7)},
+		} {
+			if err := s.SaveMessages(ctx(t), batch); err != nil {
+				t.Fatalf("SaveMessages: %v", err)
+			}
+			all = append(all, batch...)
+		}
+		last := map[string]int64{}
+		for _, m := range all {
+			if m.Prev != last[m.Room] {
+				t.Errorf("message %d in %q has Prev %d, want %d", m.ID, m.Room, m.Prev, last[m.Room])
+			}
+			last[m.Room] = m.ID
+		}
+	})
+
 	t.Run("empty batch", func(t *testing.T) {
 		s := open(t)
 		if err := s.SaveMessages(ctx(t), nil); err != nil {

@@ -61,11 +61,15 @@ func msg(room string, i int) store.Message {
 }
 
 // save stores msgs in one call, fails the test on error, and returns them
-// with their ids.
+// with their ids, as History returns them (Prev, which only SaveMessages
+// reports, cleared; testPrev checks it).
 func save(t *testing.T, s store.Store, msgs ...store.Message) []store.Message {
 	t.Helper()
 	if err := s.SaveMessages(ctx(t), msgs); err != nil {
 		t.Fatalf("SaveMessages(%d messages): %v", len(msgs), err)
+	}
+	for i := range msgs {
+		msgs[i].Prev = 0
 	}
 	return msgs
 }
