@@ -142,7 +142,7 @@ func Logout(d Accounts) fiber.Handler {
 			if err := d.Tickets.DropSession(c.UserContext(), id); err != nil {
 				return err
 			}
-			d.Hub.CloseSession(id)
+			d.Hub.CloseSession(c.UserContext(), id)
 		}
 		setSessionCookie(c, "", -time.Second)
 		return c.SendStatus(fiber.StatusNoContent)
@@ -155,6 +155,6 @@ func Rooms(d Accounts) fiber.Handler {
 		if _, _, err := d.Accounts.Session(c.UserContext(), c.Cookies(SessionCookie)); err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"rooms": d.Hub.Rooms()})
+		return c.JSON(fiber.Map{"rooms": d.Hub.Rooms(c.UserContext())})
 	}
 }

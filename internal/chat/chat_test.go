@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
@@ -125,7 +126,7 @@ func TestHubJoinSendAndPresence(t *testing.T) {
 	if got := types(drain(t, a)); got != "user_left" {
 		t.Fatalf("ann got %q", got)
 	}
-	if rooms := h.Rooms(); len(rooms) != 1 || rooms[0] != (RoomInfo{Name: "general", Members: 1}) {
+	if rooms := h.Rooms(context.Background()); len(rooms) != 1 || rooms[0] != (RoomInfo{Name: "general", Members: 1}) {
 		t.Fatalf("rooms %+v", rooms)
 	}
 }
@@ -146,7 +147,7 @@ func TestHubEvictsFullQueue(t *testing.T) {
 	if got := types(drain(t, talker)); got != "" {
 		t.Fatalf("talker got %q after the eviction", got)
 	}
-	if rooms := h.Rooms(); rooms[0].Members != 1 {
+	if rooms := h.Rooms(context.Background()); rooms[0].Members != 1 {
 		t.Fatalf("rooms %+v", rooms)
 	}
 }
@@ -158,8 +159,8 @@ func TestJoinBuffersLiveMessagesWithoutDuplicates(t *testing.T) {
 	// Simulate a message published while c is joining: it is held back
 	// until room_joined is queued, and dropped if the history already has it.
 	c.beginJoin()
-	h.deliver("general", 3, []byte(`{"type":"new_message","payload":{"id":3}}`))
-	h.deliver("general", 4, []byte(`{"type":"new_message","payload":{"id":4}}`))
+	h.deliver("general", broker.Event{ID: 3, Payload: []byte(`{"type":"new_message","payload":{"id":3}}`)})
+	h.deliver("general", broker.Event{ID: 4, Payload: []byte(`{"type":"new_message","payload":{"id":4}}`)})
 	if got := types(drain(t, c)); got != "" {
 		t.Fatalf("delivered while joining: %q", got)
 	}
@@ -167,6 +168,27 @@ func TestJoinBuffersLiveMessagesWithoutDuplicates(t *testing.T) {
 	evs := drain(t, c)
 	if types(evs) != "room_joined,new_message" || string(evs[1].Payload) != `{"id":4}` {
 		t.Fatalf("after join: %q %s", types(evs), evs[len(evs)-1].Payload)
+	}
+}
+
+func TestLateAndRepeatedMessagesAreNotQueuedTwice(t *testing.T) {
+	h := newHub(t, Config{})
+	c := connect(t, h, "dee")
+	drain(t, c)
+	c.beginJoin()
+	c.finishJoin([]byte(`{"type":"room_joined","payload":{}}`), 5) // history up to 5
+	for _, id := range []int64{4, 5, 6, 6, 3, 7} {
+		h.deliver("general", broker.Event{ID: id, Payload: []byte(fmt.Sprintf(`{"type":"new_message","payload":{"id":%d}}`, id))})
+	}
+	// Presence events carry no id and always pass.
+	h.deliver("general", broker.Event{Payload: []byte(`{"type":"typing","payload":{}}`)})
+	var got []string
+	for _, e := range drain(t, c) {
+		got = append(got, e.Type+string(e.Payload))
+	}
+	want := []string{`room_joined{}`, `new_message{"id":6}`, `new_message{"id":7}`, `typing{}`}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("queued %q, want %q", got, want)
 	}
 }
 
@@ -207,7 +229,7 @@ func TestCloseSession(t *testing.T) {
 	h := newHub(t, Config{})
 	a := connect(t, h, "ann")
 	b := connect(t, h, "bo")
-	h.CloseSession("session-ann")
+	h.CloseSession(context.Background(), "session-ann")
 	if _, closing, code, _ := a.Take(nil); !closing || code != ClosePolicy {
 		t.Fatalf("ann: closing %v code %d", closing, code)
 	}
@@ -218,7 +240,7 @@ func TestCloseSession(t *testing.T) {
 
 func TestConnectAfterLogoutIsRefused(t *testing.T) {
 	h := newHub(t, Config{})
-	h.CloseSession("session-ann")
+	h.CloseSession(context.Background(), "session-ann")
 	if _, err := h.Connect(context.Background(), "ann", "session-ann"); err != ErrSessionEnded {
 		t.Fatalf("connect with an ended session: %v", err)
 	}

@@ -34,6 +34,7 @@ type Client struct {
 	queue   [][]byte
 	qbytes  int
 	joining bool           // buffering live events until room_joined is queued
+	seen    int64          // the newest message id queued for the current room
 	pending []pendingFrame // live events that arrived while joining
 	closing bool
 	drop    bool // discard the queue instead of flushing it before the close
@@ -98,6 +99,12 @@ func (c *Client) enqueue(id int64, payload []byte) bool {
 		c.pending = append(c.pending, pendingFrame{id, payload})
 		return true
 	}
+	if id != 0 {
+		if id <= c.seen {
+			return true // already sent, in room_joined's history or live
+		}
+		c.seen = id
+	}
 	return c.push(payload)
 }
 
@@ -124,7 +131,10 @@ func (c *Client) beginJoin() {
 }
 
 // finishJoin queues room_joined, then the live events buffered meanwhile,
-// skipping the messages room_joined already holds (id <= upTo).
+// skipping the messages room_joined already holds (id <= upTo). From then
+// on a message is queued only when its id is above every one queued
+// before, so a late or repeated delivery never reaches the client twice or
+// out of order.
 func (c *Client) finishJoin(roomJoined []byte, upTo int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -137,9 +147,13 @@ func (c *Client) finishJoin(roomJoined []byte, upTo int64) bool {
 	if !c.push(roomJoined) {
 		return false
 	}
+	c.seen = upTo
 	for _, p := range pending {
-		if p.id != 0 && p.id <= upTo {
-			continue
+		if p.id != 0 {
+			if p.id <= c.seen {
+				continue
+			}
+			c.seen = p.id
 		}
 		if !c.push(p.payload) {
 			return false

@@ -180,12 +180,17 @@ func (h *Hub) enterRoom(ctx context.Context, c *Client, roomName string, since i
 			h.leave(c)
 		}
 		c.room = roomName
-		members = h.join(c, roomName)
+		members = h.join(ctx, c, roomName)
 	} else {
-		members = h.rejoin(c, roomName)
+		members = h.rejoin(ctx, c, roomName)
 	}
 	if members == nil {
 		return nil // the client is closing
+	}
+	// Only once the room's subscription is live does the history read
+	// below cover everything that will not arrive live.
+	if err := h.broker.Ready(ctx, roomName); err != nil {
+		h.log.Error("subscribing to a room failed", "room", roomName, "err", err)
 	}
 	var err error
 	if withSince {

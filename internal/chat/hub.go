@@ -20,9 +20,16 @@ type Config struct {
 	Store  store.Store
 	Logger *slog.Logger
 	// NewBroker builds the fan-out between nodes, given the hub's delivery
-	// function. Nil: broker.NewLocal.
-	NewBroker func(broker.Handler) (broker.Broker, error)
-	Metrics   *Metrics
+	// function and the hub as the source of stored messages. Nil:
+	// broker.NewLocal.
+	NewBroker broker.NewFunc
+	// Presence tracks who is in which room across a cluster. Nil: this
+	// node's own members are all there is.
+	Presence Presence
+	// EndSession, when set, tells the other nodes of a cluster that a
+	// session has logged out, so that they close its sockets too.
+	EndSession func(ctx context.Context, session string) error
+	Metrics    *Metrics
 	// MsgRate and MsgBurst bound the events a connection may send (10, 20).
 	MsgRate  float64
 	MsgBurst int
@@ -56,6 +63,12 @@ type Hub struct {
 	ended    map[string]time.Time // sessions logged out, until their tickets are surely void
 	drained  chan struct{}        // closed when closed && no clients remain
 	drainOne sync.Once
+
+	// presenceMu serialises, per (room, user) stripe, a user's arrival in
+	// and departure from a room on this node together with the Presence
+	// call that reports it, so the cluster sees them in the order they
+	// happened. Taken before mu.
+	presenceMu [64]sync.Mutex
 }
 
 type room struct {
@@ -112,9 +125,9 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	newBroker := cfg.NewBroker
 	if newBroker == nil {
-		newBroker = func(hd broker.Handler) (broker.Broker, error) { return broker.NewLocal(hd), nil }
+		newBroker = func(hd broker.Handler, _ broker.Source) (broker.Broker, error) { return broker.NewLocal(hd), nil }
 	}
-	b, err := newBroker(h.deliver)
+	b, err := newBroker(h.deliver, storeSource{cfg.Store})
 	if err != nil {
 		return nil, err
 	}
@@ -128,16 +141,17 @@ func NewHub(cfg Config) (*Hub, error) {
 // broker, so every node delivers a room's messages in id order.
 func (h *Hub) publishMessages(msgs []store.Message) {
 	for _, m := range msgs {
-		if err := h.broker.Publish(context.Background(), m.Room, m.ID, EncodeNewMessage(m)); err != nil {
+		e := broker.Event{ID: m.ID, Prev: m.Prev, Payload: EncodeNewMessage(m)}
+		if err := h.broker.Publish(context.Background(), m.Room, e); err != nil {
 			h.log.Error("publish failed", "room", m.Room, "id", m.ID, "err", err)
 		}
 	}
 }
 
-// deliver is the broker's handler: it queues payload for every local member
-// of room, except those of the user named in skip (for joins and typing).
-func (h *Hub) deliver(roomName string, id int64, payload []byte) {
-	h.deliverExcept(roomName, id, payload, "")
+// deliver is the broker's handler: it queues the event for every local
+// member of room, except the connections of the user it names in Except.
+func (h *Hub) deliver(roomName string, e broker.Event) {
+	h.deliverExcept(roomName, e.ID, e.Payload, e.Except)
 }
 
 func (h *Hub) deliverExcept(roomName string, id int64, payload []byte, skip string) {
@@ -218,7 +232,10 @@ func (h *Hub) Disconnect(c *Client) {
 
 // join adds c to roomName and returns the members (each user once, sorted).
 // When c is its user's first connection there, the others hear user_joined.
-func (h *Hub) join(c *Client, roomName string) []string {
+func (h *Hub) join(ctx context.Context, c *Client, roomName string) []string {
+	lk := h.presenceLock(roomName, c.user)
+	lk.Lock()
+	defer lk.Unlock()
 	h.mu.Lock()
 	if c.isClosing() {
 		h.mu.Unlock()
@@ -243,6 +260,16 @@ func (h *Hub) join(c *Client, roomName string) []string {
 		members = append(members, u)
 	}
 	h.mu.Unlock()
+	if p := h.cfg.Presence; p != nil {
+		if first {
+			var err error
+			if first, err = p.Join(ctx, roomName, c.user); err != nil {
+				first = true // tell this node's members at least
+				h.log.Error("presence: join failed", "room", roomName, "err", err)
+			}
+		}
+		members = h.clusterMembers(ctx, roomName, members)
+	}
 	sort.Strings(members)
 	if first {
 		h.publishPresence(roomName, TypeUserJoined, c.user)
@@ -250,9 +277,38 @@ func (h *Hub) join(c *Client, roomName string) []string {
 	return members
 }
 
+// clusterMembers returns the room's members across the cluster, or local
+// (this node's) when Presence cannot say.
+func (h *Hub) clusterMembers(ctx context.Context, roomName string, local []string) []string {
+	all, err := h.cfg.Presence.Members(ctx, roomName)
+	if err != nil {
+		h.log.Error("presence: members failed", "room", roomName, "err", err)
+		return local
+	}
+	for _, u := range local { // a failed earlier Join may have left one out
+		if !slices.Contains(all, u) {
+			all = append(all, u)
+		}
+	}
+	return all
+}
+
+// presenceLock returns the stripe of presenceMu for user in roomName.
+func (h *Hub) presenceLock(roomName, user string) *sync.Mutex {
+	var x uint32 = 2166136261 // FNV-1a
+	for i := 0; i < len(roomName); i++ {
+		x = (x ^ uint32(roomName[i])) * 16777619
+	}
+	x = (x ^ 0) * 16777619
+	for i := 0; i < len(user); i++ {
+		x = (x ^ uint32(user[i])) * 16777619
+	}
+	return &h.presenceMu[x%uint32(len(h.presenceMu))]
+}
+
 // rejoin restarts c's join of the room it is in (change_room to the same
 // room): no leave or join events, just a fresh member list.
-func (h *Hub) rejoin(c *Client, roomName string) []string {
+func (h *Hub) rejoin(ctx context.Context, c *Client, roomName string) []string {
 	h.mu.Lock()
 	r := h.rooms[roomName]
 	if r == nil || c.joined != roomName || c.isClosing() {
@@ -265,6 +321,9 @@ func (h *Hub) rejoin(c *Client, roomName string) []string {
 		members = append(members, u)
 	}
 	h.mu.Unlock()
+	if h.cfg.Presence != nil {
+		members = h.clusterMembers(ctx, roomName, members)
+	}
 	sort.Strings(members)
 	return members
 }
@@ -273,7 +332,19 @@ func (h *Hub) rejoin(c *Client, roomName string) []string {
 // connection there, the others hear user_left; an empty room is dropped.
 func (h *Hub) leave(c *Client) {
 	h.mu.Lock()
-	roomName := c.joined
+	roomName, user := c.joined, c.user
+	h.mu.Unlock()
+	if roomName == "" {
+		return
+	}
+	lk := h.presenceLock(roomName, user)
+	lk.Lock()
+	defer lk.Unlock()
+	h.mu.Lock()
+	if c.joined != roomName { // another leave got there first
+		h.mu.Unlock()
+		return
+	}
 	c.joined = ""
 	r := h.rooms[roomName]
 	if r == nil {
@@ -299,13 +370,33 @@ func (h *Hub) leave(c *Client) {
 		}
 	}
 	h.mu.Unlock()
+	if last && h.cfg.Presence != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
+		var err error
+		if last, err = h.cfg.Presence.Leave(ctx, roomName, c.user); err != nil {
+			last = true
+			h.log.Error("presence: leave failed", "room", roomName, "err", err)
+		}
+		cancel()
+	}
 	if last {
 		h.publishPresence(roomName, TypeUserLeft, c.user)
 	}
 }
 
+// presenceTimeout bounds a Presence call made outside any request.
+const presenceTimeout = 5 * time.Second
+
 func (h *Hub) publishPresence(roomName, typ, user string) {
-	h.deliverExcept(roomName, 0, encode(typ, roomUser{Room: roomName, User: user}), user)
+	h.publish(roomName, broker.Event{Except: user, Payload: encode(typ, roomUser{Room: roomName, User: user})})
+}
+
+// publish hands a non-message event to the broker, for this node's members
+// and every other node's.
+func (h *Hub) publish(roomName string, e broker.Event) {
+	if err := h.broker.Publish(context.Background(), roomName, e); err != nil {
+		h.log.Error("publish failed", "room", roomName, "err", err)
+	}
 }
 
 // typing relays a typing event from c, at most once per TypingEvery per user
@@ -321,7 +412,7 @@ func (h *Hub) typing(c *Client) {
 	}
 	r.typing[c.user] = now
 	h.mu.Unlock()
-	h.deliverExcept(roomName, 0, encode(TypeTyping, roomUser{Room: roomName, User: c.user}), c.user)
+	h.publish(roomName, broker.Event{Except: c.user, Payload: encode(TypeTyping, roomUser{Room: roomName, User: c.user})})
 }
 
 // RoomInfo describes a room for GET /rooms.
@@ -330,14 +421,29 @@ type RoomInfo struct {
 	Members int    `json:"members"` // users, not connections
 }
 
-// Rooms lists the rooms that have members now, busiest first.
-func (h *Hub) Rooms() []RoomInfo {
+// Rooms lists the rooms that have members now, busiest first: in the whole
+// cluster when there is one (this node's alone if it cannot be reached).
+func (h *Hub) Rooms(ctx context.Context) []RoomInfo {
+	if p := h.cfg.Presence; p != nil {
+		rooms, err := p.Rooms(ctx)
+		if err == nil {
+			sortRooms(rooms)
+			return rooms
+		}
+		h.log.Error("presence: rooms failed", "err", err)
+	}
 	h.mu.RLock()
 	out := make([]RoomInfo, 0, len(h.rooms))
 	for _, r := range h.rooms {
 		out = append(out, RoomInfo{Name: r.name, Members: len(r.users)})
 	}
 	h.mu.RUnlock()
+	sortRooms(out)
+	return out
+}
+
+// sortRooms puts the busiest first, then by name.
+func sortRooms(out []RoomInfo) {
 	slices.SortFunc(out, func(a, b RoomInfo) int {
 		if a.Members != b.Members {
 			return b.Members - a.Members
@@ -350,12 +456,23 @@ func (h *Hub) Rooms() []RoomInfo {
 		}
 		return 0
 	})
-	return out
 }
 
 // CloseSession closes, with 1008, every connection opened with a ticket of
-// the given session (after logout).
-func (h *Hub) CloseSession(session string) {
+// the given session (after logout), on this node and, through EndSession,
+// on every other node of the cluster.
+func (h *Hub) CloseSession(ctx context.Context, session string) {
+	h.CloseLocalSession(session)
+	if h.cfg.EndSession != nil {
+		if err := h.cfg.EndSession(ctx, session); err != nil {
+			h.log.Error("telling the cluster about a logout failed", "err", err)
+		}
+	}
+}
+
+// CloseLocalSession is CloseSession for this node's connections only; the
+// cluster calls it when another node reports a logout.
+func (h *Hub) CloseLocalSession(session string) {
 	now := h.cfg.Now()
 	h.mu.Lock()
 	for s, at := range h.ended {

@@ -1,0 +1,48 @@
+package chat
+
+import (
+	"context"
+
+	"github.com/parley-chat/parley/internal/broker"
+	"github.com/parley-chat/parley/internal/store"
+)
+
+// Presence records which users are in which rooms across the nodes of a
+// cluster. The hub calls Join when a user's first connection on this node
+// enters a room and Leave when the user's last one here leaves it, one call
+// at a time per room and user, in the order they happen.
+type Presence interface {
+	// Join records the user in room on this node; first reports whether no
+	// node had the user there before.
+	Join(ctx context.Context, room, user string) (first bool, err error)
+	// Leave removes the user from room on this node; last reports whether
+	// no node has the user there any more.
+	Leave(ctx context.Context, room, user string) (last bool, err error)
+	// Members lists the users in room on any node, each once.
+	Members(ctx context.Context, room string) ([]string, error)
+	// Rooms lists the rooms with members on any node, with user counts.
+	Rooms(ctx context.Context) ([]RoomInfo, error)
+}
+
+// storeSource is the broker.Source over the message store.
+type storeSource struct{ s store.Store }
+
+func (src storeSource) Newest(ctx context.Context, room string) (int64, error) {
+	msgs, err := src.s.History(ctx, room, 0, 1)
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	return msgs[0].ID, nil
+}
+
+func (src storeSource) After(ctx context.Context, room string, after int64, limit int) ([]broker.Event, error) {
+	msgs, _, err := src.s.Since(ctx, room, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]broker.Event, len(msgs))
+	for i, m := range msgs {
+		out[i] = broker.Event{ID: m.ID, Payload: EncodeNewMessage(m)}
+	}
+	return out, nil
+}
