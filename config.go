@@ -132,8 +132,11 @@ func (c config) validate() error {
 			return errors.New("-pprof must be a loopback address such as 127.0.0.1:6060")
 		}
 	}
-	if c.DatabaseURL != "" || c.RedisURL != "" {
-		return errors.New("-database-url and -redis-url (clustering) are not available in this build yet")
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return errors.New("-database-url must be a postgres:// URL")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		return errors.New("-redis-url must be a redis://, rediss:// or unix:// URL")
 	}
 	return nil
 }

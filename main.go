@@ -29,7 +29,9 @@ import (
 	"github.com/parley-chat/parley/handlers"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/routes"
 )
@@ -88,12 +90,35 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 	}
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	st, err := sqlite.Open(openCtx, cfg.Data)
+	st, where, err := openStore(openCtx, cfg)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("cannot open the database in %s: %v", cfg.Data, err)
+		return err
 	}
 	defer st.Close()
+
+	// Without -redis-url this node is the whole chat: in-process fan-out,
+	// tickets and limits in memory.
+	chatCfg := chat.Config{}
+	tickets := auth.TicketStore(auth.NewMemoryTickets(nil))
+	limiter := auth.Limiter(auth.NewMemoryLimiter(cfg.LoginRate, nil))
+	checks := map[string]handlers.Pinger{"database": st.Ping}
+	var cl *cluster.Cluster
+	if cfg.RedisURL != "" {
+		openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cl, err = cluster.Open(openCtx, cfg.RedisURL, cluster.Options{Logger: log})
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer cl.Close() // after the hub's Shutdown, which closes the broker
+		chatCfg.NewBroker = cl.NewBroker
+		chatCfg.Presence = cl.Presence()
+		chatCfg.EndSession = cl.EndSession
+		tickets, limiter = cl.Tickets(), cl.Limiter(cfg.LoginRate)
+		checks["redis"] = cl.Ping
+		log.Info("joined the cluster", "node", cl.Node())
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -105,16 +130,18 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	hub, err := chat.NewHub(chat.Config{
-		Store:    st,
-		Logger:   log,
-		Metrics:  chat.NewMetrics(reg),
-		MsgRate:  cfg.MsgRate,
-		MsgBurst: cfg.MsgBurst,
-	})
+	chatCfg.Store = st
+	chatCfg.Logger = log
+	chatCfg.Metrics = chat.NewMetrics(reg)
+	chatCfg.MsgRate, chatCfg.MsgBurst = cfg.MsgRate, cfg.MsgBurst
+	hub, err := chat.NewHub(chatCfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("cannot start the hub: %v", err)
+	}
+	if cl != nil {
+		cl.OnSessionEnded(hub.CloseLocalSession)
+		cl.OnLeft(hub.AnnounceLeft)
 	}
 	stopPruner := store.StartPruner(st, store.Retention{MaxAge: cfg.Retention, MaxPerRoom: cfg.RetentionPerRoom}, time.Minute, log)
 	defer stopPruner()
@@ -124,15 +151,15 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 		Log:            log,
 		Views:          mustSub(viewsFS, "views"),
 		Public:         mustSub(publicFS, "public"),
-		Accounts:       auth.NewAccounts(st, auth.NewMemoryLimiter(cfg.LoginRate, nil), nil),
-		Tickets:        auth.NewTickets(auth.NewMemoryTickets(nil), cfg.TicketTTL, nil),
+		Accounts:       auth.NewAccounts(st, limiter, nil),
+		Tickets:        auth.NewTickets(tickets, cfg.TicketTTL, nil),
 		Hub:            hub,
 		Registry:       reg,
 		AllowedOrigins: cfg.AllowedOrigins,
 		ReadLimit:      cfg.ReadLimit,
 		PongWait:       cfg.PongWait,
 		Shutting:       &shutting,
-		Checks:         map[string]handlers.Pinger{"database": st.Ping},
+		Checks:         checks,
 	})
 
 	stopPprof, err := startPprof(cfg.PprofAddr, log)
@@ -149,7 +176,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 	if tlsConf != nil {
 		scheme = "https"
 	}
-	log.Info("parley is listening", "addr", ln.Addr().String(), "scheme", scheme, "data", cfg.Data)
+	log.Info("parley is listening", "addr", ln.Addr().String(), "scheme", scheme, "data", where)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -174,6 +201,23 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 	<-served
 	log.Info("stopped")
 	return nil
+}
+
+// openStore opens PostgreSQL when -database-url is set, else the embedded
+// SQLite database in -data. It says where, for the start-up log line.
+func openStore(ctx context.Context, cfg config) (store.Store, string, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("cannot open the PostgreSQL database: %v", err)
+		}
+		return st, "postgresql", nil
+	}
+	st, err := sqlite.Open(ctx, cfg.Data)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot open the database in %s: %v", cfg.Data, err)
+	}
+	return st, cfg.Data, nil
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

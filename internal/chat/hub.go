@@ -174,17 +174,30 @@ func (h *Hub) deliverExcept(roomName string, id int64, payload []byte, skip stri
 	h.cfg.Metrics.Broadcasts.Inc()
 	h.cfg.Metrics.Delivered.Add(float64(n))
 	for _, c := range slow {
-		h.evict(c)
+		// The deliverer may hold a presence lock or a broker's room lock
+		// that leaving takes too: leave from a goroutine of its own.
+		h.closeSlow(c)
+		go h.leave(c)
 	}
 }
 
-// evict drops a client whose queue is full: it leaves its room at once and
-// its connection is closed with 1013, without waiting for it.
+// evict drops a client whose queue is full: its connection is closed with
+// 1013, without waiting for it, and it leaves its room at once.
 func (h *Hub) evict(c *Client) {
+	h.closeSlow(c)
+	h.leave(c)
+}
+
+func (h *Hub) closeSlow(c *Client) {
 	h.cfg.Metrics.SlowDropped.Inc()
 	h.log.Warn("slow client dropped", "user", c.user)
 	c.Close(CloseTryAgainLater, "send queue full", true)
-	h.leave(c)
+}
+
+// AnnounceLeft sends user_left to room's members on every node: the
+// cluster calls it for the users of a node that stopped.
+func (h *Hub) AnnounceLeft(room, user string) {
+	h.publishPresence(room, TypeUserLeft, user)
 }
 
 // Connect registers an authenticated connection and puts it in the room
