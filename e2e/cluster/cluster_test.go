@@ -62,6 +62,13 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{t: t, db: testsvc.Postgres(t), redis: testsvc.StartRedis(t)}
 }
 
+// newClusterOwnDB is newCluster on a PostgreSQL server of the test's own,
+// which it may stop and start.
+func newClusterOwnDB(t *testing.T) (*cluster, *testsvc.PostgresServer) {
+	pg := testsvc.StartPostgres(t)
+	return &cluster{t: t, db: pg.URL(), redis: testsvc.StartRedis(t)}, pg
+}
+
 type node struct {
 	t    *testing.T
 	cmd  *exec.Cmd

@@ -313,3 +313,66 @@ func TestLogoutClosesSocketsOnEveryNode(t *testing.T) {
 		t.Fatalf("ticket after logout on another node: %d", resp.StatusCode)
 	}
 }
+
+// TestDatabaseOutage: while PostgreSQL is down a send is answered with
+// error unavailable (not left hanging) and /healthz says 503; when it is
+// back, sends succeed again and reach the other node.
+func TestDatabaseOutage(t *testing.T) {
+	c, pg := newClusterOwnDB(t)
+	n0, n1 := c.start(), c.start()
+	ann, bob := n0.register("ann"), n1.register("bob")
+	a, _ := n0.connect(ann)
+	b, _ := n1.connect(bob)
+	id, _ := a.say("before")
+	b.messages(1, 0)
+
+	pg.Stop()
+	start := time.Now()
+	a.send("send_message", map[string]string{"message": "into the void"}, "x1")
+	var e struct {
+		Code string `json:"code"`
+		ID   string `json:"id"`
+	}
+	a.expect("error").decode(t, &e)
+	if e.Code != "unavailable" || e.ID != "x1" {
+		t.Fatalf("error %+v, want unavailable for x1", e)
+	}
+	t.Logf("a send without the database was refused after %v", time.Since(start).Round(time.Millisecond))
+	if code := health(t, n0); code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz %d without the database", code)
+	}
+
+	pg.Start()
+	// The pool reconnects by itself; retry the send until it is acked.
+	deadline := time.Now().Add(30 * time.Second)
+	var after int64
+	for k := 0; after == 0; k++ {
+		if time.Now().After(deadline) {
+			t.Fatal("sends did not resume after the database returned")
+		}
+		rid := fmt.Sprint("retry-", k)
+		a.send("send_message", map[string]string{"message": "back"}, rid)
+		for after == 0 {
+			ev := a.next()
+			if ev.Type == "ack" {
+				var ack struct {
+					ID        string `json:"id"`
+					MessageID int64  `json:"message_id"`
+				}
+				ev.decode(t, &ack)
+				if ack.ID == rid {
+					after = ack.MessageID
+				}
+			} else if ev.Type == "error" {
+				time.Sleep(200 * time.Millisecond) // back off before the next try
+				break
+			}
+		}
+	}
+	if got := b.messages(1, id); got[0].ID != after {
+		t.Fatalf("bob got %d after the outage, want %d", got[0].ID, after)
+	}
+	if code := health(t, n0); code != http.StatusOK {
+		t.Fatalf("healthz %d after the database returned", code)
+	}
+}

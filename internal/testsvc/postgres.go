@@ -155,6 +155,63 @@ func asPostgresUser(cmd *exec.Cmd, dir string) error {
 	return nil
 }
 
+// PostgresServer is a PostgreSQL server private to one test, which the
+// test may stop and start again (same port, same data) to play an outage.
+type PostgresServer struct {
+	t    testing.TB
+	bin  string
+	mu   sync.Mutex
+	srv  *pgServer
+	dir  string
+	port int
+}
+
+// StartPostgres starts a PostgreSQL server for t alone; it is stopped, by
+// process id, when t ends.
+func StartPostgres(t testing.TB) *PostgresServer {
+	t.Helper()
+	srv, err := startPostgres()
+	if err != nil {
+		unavailable(t, "PostgreSQL", err)
+	}
+	p := &PostgresServer{t: t, srv: srv, dir: srv.dir, port: srv.port}
+	p.bin, _ = pgBinDir()
+	t.Cleanup(func() {
+		p.Stop()
+		os.RemoveAll(p.dir)
+	})
+	return p
+}
+
+// URL is the connection URL of the server's "postgres" database.
+func (p *PostgresServer) URL() string { return (&pgServer{port: p.port}).url("postgres") }
+
+// Stop shuts the server down (fast shutdown) and keeps its data.
+func (p *PostgresServer) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv != nil {
+		p.srv.proc.stop(syscall.SIGINT)
+		p.srv = nil
+	}
+}
+
+// Start starts the stopped server again on its port and waits until it
+// accepts connections.
+func (p *PostgresServer) Start() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv != nil {
+		return
+	}
+	srv, err := runPostgresOn(p.bin, p.dir, p.port)
+	if err != nil {
+		p.t.Fatalf("PostgreSQL restart: %v", err)
+	}
+	p.srv = srv
+}
+
 // startPostgres initialises a cluster in a temporary folder and starts a
 // server on a free loopback port, retrying with another port when the
 // chosen one was taken meanwhile.
@@ -198,6 +255,11 @@ func runPostgres(bin, dir string) (*pgServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return runPostgresOn(bin, dir, port)
+}
+
+// runPostgresOn is runPostgres on a given port.
+func runPostgresOn(bin, dir string, port int) (*pgServer, error) {
 	logPath := filepath.Join(dir, "postgres.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
