@@ -24,6 +24,7 @@ type config struct {
 	TicketTTL        time.Duration
 	ReadLimit        int64
 	PongWait         time.Duration
+	WriteWait        time.Duration
 	MsgRate          float64
 	MsgBurst         int
 	LoginRate        int
@@ -53,6 +54,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&cfg.TicketTTL, "ticket-ttl", 5*time.Second, "how long a ticket stays valid")
 	fs.Int64Var(&cfg.ReadLimit, "read-limit", 4096, "largest WebSocket message accepted, in bytes")
 	fs.DurationVar(&cfg.PongWait, "pong-wait", 10*time.Second, "a client silent this long is dropped; pings go at 9/10 of it")
+	fs.DurationVar(&cfg.WriteWait, "write-wait", 10*time.Second, "a write to a client that takes longer than this drops the client")
 	fs.Float64Var(&cfg.MsgRate, "msg-rate", 10, "events a connection may send per second")
 	fs.IntVar(&cfg.MsgBurst, "msg-burst", 20, "events a connection may send in a burst")
 	fs.IntVar(&cfg.LoginRate, "login-rate", 10, "/login and /register attempts per minute, per client address and per username")
@@ -110,6 +112,8 @@ func (c config) validate() error {
 		return errors.New("-read-limit must be between 256 and 1048576 bytes")
 	case c.PongWait < time.Second || c.PongWait > 10*time.Minute:
 		return errors.New("-pong-wait must be between 1s and 10m")
+	case c.WriteWait < time.Second || c.WriteWait > 10*time.Minute:
+		return errors.New("-write-wait must be between 1s and 10m")
 	case !(c.MsgRate > 0):
 		return errors.New("-msg-rate must be greater than 0")
 	case c.MsgBurst < 1:

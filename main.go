@@ -158,6 +158,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 		AllowedOrigins: cfg.AllowedOrigins,
 		ReadLimit:      cfg.ReadLimit,
 		PongWait:       cfg.PongWait,
+		WriteWait:      cfg.WriteWait,
 		Shutting:       &shutting,
 		Checks:         checks,
 	})

@@ -39,6 +39,7 @@ type Deps struct {
 	AllowedOrigins []string
 	ReadLimit      int64
 	PongWait       time.Duration
+	WriteWait      time.Duration // bounds each socket write; 0: the handler's default
 	// Health: Shutting turns /healthz to 503; Checks are pinged by it.
 	Shutting *atomic.Bool
 	Checks   map[string]handlers.Pinger
@@ -83,7 +84,7 @@ func New(d Deps) *fiber.App {
 		middleware.Origin(d.AllowedOrigins),
 		middleware.Ticket(d.Tickets),
 		websocket.New(handlers.Socket(handlers.SocketConfig{
-			Hub: d.Hub, Log: d.Log, ReadLimit: d.ReadLimit, PongWait: d.PongWait,
+			Hub: d.Hub, Log: d.Log, ReadLimit: d.ReadLimit, PongWait: d.PongWait, WriteWait: d.WriteWait,
 		}), websocket.Config{
 			ReadBufferSize:  1024,
 			WriteBufferSize: 1024,

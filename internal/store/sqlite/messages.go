@@ -28,6 +28,13 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 	defer stmt.Close()
 	// The newest id of each room before this batch: the first Prev.
 	last := make(map[string]int64, 1)
+	s.newestMu.Lock()
+	for _, m := range msgs {
+		if id, ok := s.newest[m.Room]; ok {
+			last[m.Room] = id
+		}
+	}
+	s.newestMu.Unlock()
 	for _, m := range msgs {
 		if _, ok := last[m.Room]; ok {
 			continue
@@ -47,7 +54,22 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 		prevs[i] = last[m.Room]
 		last[m.Room] = ids[i]
 	}
+	// Update the cache before the commit lets the next batch begin; take
+	// the rooms out again if the commit fails.
+	s.newestMu.Lock()
+	if s.newest == nil || len(s.newest)+len(last) > maxNewest {
+		s.newest = make(map[string]int64, len(last))
+	}
+	for room, id := range last {
+		s.newest[room] = id
+	}
+	s.newestMu.Unlock()
 	if err := tx.Commit(); err != nil {
+		s.newestMu.Lock()
+		for room := range last {
+			delete(s.newest, room)
+		}
+		s.newestMu.Unlock()
 		return wrap(ctx, err)
 	}
 	for i := range msgs {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -42,7 +43,17 @@ type Store struct {
 	w *sql.DB
 	// r is the read-only pool used by History, Since and User.
 	r *sql.DB
+
+	// newest caches each room's newest message id, for Prev. Only w writes
+	// messages, one transaction at a time, so after a first look-up the
+	// cache is exact; it is updated after each commit and bounded by
+	// maxNewest rooms (emptied when full).
+	newestMu sync.Mutex
+	newest   map[string]int64
 }
+
+// maxNewest bounds the rooms whose newest id is cached.
+const maxNewest = 10000
 
 var _ store.Store = (*Store)(nil)
 
