@@ -18,10 +18,10 @@ import (
 // in id order, once.
 func TestSlowConsumerIsDropped(t *testing.T) {
 	const senders, perSender = 4, 5000
-	// A long write wait: the sloth must be dropped because its queue
-	// fills, however slowly this machine runs, not because a write to it
-	// timed out first.
-	s := startServer(t, "-msg-rate", "100000", "-msg-burst", "100000", "-write-wait", "10m")
+	// Long write and pong waits: the sloth must be dropped because its
+	// queue fills, however slowly this machine runs, not because a write
+	// to it timed out or it answered no ping first.
+	s := startServer(t, "-msg-rate", "100000", "-msg-burst", "100000", "-write-wait", "10m", "-pong-wait", "10m")
 	slowUser, readerUser, sendUser := s.newUser(t, "sloth"), s.newUser(t, "reader"), s.newUser(t, "sender")
 	join := func(w *wsConn) {
 		w.send("change_room", map[string]any{"name": "flood"}, "")
