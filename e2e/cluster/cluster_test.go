@@ -33,7 +33,7 @@ var (
 )
 
 // binary builds parley once for the test binary.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "parley-cluster-bin")
@@ -53,24 +53,24 @@ func binary(t *testing.T) string {
 
 // cluster is a PostgreSQL database, a Redis and the nodes started on them.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	db    string
 	redis *testsvc.RedisServer
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	return &cluster{t: t, db: testsvc.Postgres(t), redis: testsvc.StartRedis(t)}
 }
 
 // newClusterOwnDB is newCluster on a PostgreSQL server of the test's own,
 // which it may stop and start.
-func newClusterOwnDB(t *testing.T) (*cluster, *testsvc.PostgresServer) {
+func newClusterOwnDB(t testing.TB) (*cluster, *testsvc.PostgresServer) {
 	pg := testsvc.StartPostgres(t)
 	return &cluster{t: t, db: pg.URL(), redis: testsvc.StartRedis(t)}, pg
 }
 
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	base string // http://127.0.0.1:port
 	done chan struct{}
@@ -78,10 +78,15 @@ type node struct {
 
 // start runs one node of the cluster on a free port.
 func (c *cluster) start() *node {
-	t := c.t
+	c.t.Helper()
+	return startNode(c.t, "-database-url", c.db, "-redis-url", c.redis.URL())
+}
+
+// startNode runs the binary with args on a free port.
+func startNode(t testing.TB, args ...string) *node {
 	t.Helper()
-	cmd := exec.Command(binary(t), "-addr", "127.0.0.1:0", "-database-url", c.db, "-redis-url", c.redis.URL(),
-		"-login-rate", "1000", "-msg-rate", "10000", "-msg-burst", "10000")
+	cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0",
+		"-login-rate", "1000", "-msg-rate", "10000", "-msg-burst", "10000"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +134,7 @@ type user struct {
 	cookie *http.Cookie
 }
 
-func post(t *testing.T, url string, body any, cookie *http.Cookie) (*http.Response, map[string]any) {
+func post(t testing.TB, url string, body any, cookie *http.Cookie) (*http.Response, map[string]any) {
 	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
@@ -210,7 +215,7 @@ type roomJoined struct {
 // conn is one user's WebSocket to one node. Its events are read by one
 // goroutine into a channel, so writes and reads may come from the test.
 type conn struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	events chan event
 	mu     sync.Mutex
@@ -250,7 +255,7 @@ func (n *node) connect(u *user) (*conn, roomJoined) {
 	return c, rj
 }
 
-func (e event) decode(t *testing.T, v any) {
+func (e event) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(e.Payload, v); err != nil {
 		t.Fatalf("decode %s: %v", e.Type, err)
@@ -373,7 +378,7 @@ func ids(ms []message) []int64 {
 	return out
 }
 
-func health(t *testing.T, n *node) int {
+func health(t testing.TB, n *node) int {
 	t.Helper()
 	resp, err := http.Get(n.base + "/healthz")
 	if err != nil {
