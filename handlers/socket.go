@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
+	"net"
 	"time"
 	"unicode/utf8"
 
@@ -35,10 +37,14 @@ const closeGrace = time.Second
 
 // Socket returns the handler for an upgraded /ws connection.
 //
-// Each connection has two goroutines: the handler's own, which runs the read
-// loop inline, and one writer, started here, which is the only goroutine that
-// writes data frames and pings to the connection. The handler returns only
-// after the writer has stopped, because contrib/websocket recycles the
+// The handler's own goroutine runs the read loop inline; it is the only
+// reader. Data frames, pings and the close frame are written by the
+// connection's writer (see writer.run), which exists only while there is
+// something to send: the client starts it when a frame is queued for an
+// idle connection, and the ping timer runs it for a ping. At most one
+// writer runs at a time, so there is one writer per connection, and an idle
+// connection has no goroutine but its reader. The handler returns only after
+// the writer has stopped for good, because contrib/websocket recycles the
 // connection as soon as it does.
 func Socket(cfg SocketConfig) func(*websocket.Conn) {
 	if cfg.WriteWait <= 0 {
@@ -51,7 +57,9 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 		user, _ := conn.Locals(middleware.LocalUser).(string)
 		session, _ := conn.Locals(middleware.LocalSession).(string)
 		nc := conn.NetConn()
-		client, err := cfg.Hub.Connect(context.Background(), user, session)
+		var client *chat.Client
+		var err error
+		onFreshStack(func() { client, err = cfg.Hub.Connect(context.Background(), user, session) })
 		if err != nil {
 			code, reason := chat.CloseGoingAway, "server shutting down"
 			if errors.Is(err, chat.ErrSessionEnded) {
@@ -61,17 +69,16 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 			return
 		}
 		client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
+		w := &writer{conn: conn, nc: nc, client: client, wait: cfg.WriteWait}
+		pings := startPings(client, cfg.PongWait*9/10)
+		client.StartWriter(w.run)
 
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			writePump(conn, client, cfg)
-		}()
 		var readErr error
 		defer func() { // also on panic: the writer must be gone before we return
 			cfg.Hub.Disconnect(client)
 			client.Close(0, "", true) // stops the writer if nothing else has
-			<-done
+			pings.Stop()
+			client.WaitWriter()
 			if errors.Is(readErr, fws.ErrReadLimit) {
 				drain(conn)
 			}
@@ -102,52 +109,120 @@ func readPump(conn *websocket.Conn, client *chat.Client, cfg SocketConfig) error
 		case !utf8.Valid(data):
 			client.Close(fws.CloseInvalidFramePayloadData, "text frames must be valid UTF-8", false)
 		default:
-			ctx, cancel := context.WithTimeout(context.Background(), cfg.EventTimeout)
-			client.Handle(ctx, data)
-			cancel()
+			onFreshStack(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), cfg.EventTimeout)
+				client.Handle(ctx, data)
+				cancel()
+			})
 		}
 	}
 }
 
-// writePump drains the client's queue, several frames per write, sends
-// pings, and sends the close frame the hub or the read loop asked for.
-func writePump(conn *websocket.Conn, client *chat.Client, cfg SocketConfig) {
-	nc := conn.NetConn()
-	ping := time.NewTicker(cfg.PongWait * 9 / 10)
-	defer ping.Stop()
-	var frames [][]byte
-	for {
-		select {
-		case <-client.Wake():
-			var closing bool
-			var code int
-			var reason string
-			frames, closing, code, reason = client.Take(frames[:0])
-			if len(frames) > 0 {
-				_ = nc.SetWriteDeadline(time.Now().Add(cfg.WriteWait))
-				err := writeFrames(nc, frames)
-				clear(frames)
-				if err != nil {
-					_ = nc.Close()
-					return
-				}
+// onFreshStack runs f on a goroutine of its own and waits for it, passing
+// on a panic. Joining a room or handling an event (SQLite queries, JSON)
+// needs a deep stack; on the reader's goroutine, which lives as long as the
+// connection, that stack would stay grown long after, in every idle
+// connection.
+func onFreshStack(f func()) {
+	done := make(chan struct{})
+	var p any
+	go func() {
+		defer func() {
+			p = recover()
+			close(done)
+		}()
+		f()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
+}
+
+// pinger asks a client for a ping every interval, from a runtime timer
+// rather than from a goroutine of its own, until the client is closing.
+type pinger struct {
+	t      *time.Timer
+	client *chat.Client
+	every  time.Duration
+}
+
+func startPings(client *chat.Client, every time.Duration) *pinger {
+	p := &pinger{client: client, every: every}
+	// Armed only once p.t is set: Reset orders that write before fire.
+	p.t = time.AfterFunc(time.Duration(math.MaxInt64), p.fire)
+	p.t.Reset(every)
+	return p
+}
+
+func (p *pinger) fire() {
+	if p.client.Ping() {
+		p.t.Reset(p.every)
+	}
+}
+
+// Stop stops the timer; a ping already under way still happens.
+func (p *pinger) Stop() { p.t.Stop() }
+
+// writer writes one connection's queued frames, several per write call,
+// its pings and its close frame. Its run method is the connection's writer:
+// the client runs it only while there is work and never twice at once, so
+// its fields need no lock.
+type writer struct {
+	conn   *websocket.Conn
+	nc     net.Conn
+	client *chat.Client
+	wait   time.Duration
+	until  time.Time // the write deadline set last
+}
+
+// run sends what Next hands out until there is nothing left.
+func (w *writer) run() {
+	var b chat.Batch
+	for w.client.Next(&b) {
+		if len(b.Frames) > 0 {
+			w.deadline()
+			err := writeFrames(w.nc, b.Frames)
+			clear(b.Frames)
+			if err != nil {
+				w.fail()
+				continue
 			}
-			if closing {
-				if code != 0 {
-					_ = conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
-					_ = nc.SetReadDeadline(time.Now().Add(closeGrace))
-				} else {
-					_ = nc.Close()
-				}
-				return
+		}
+		if b.Ping {
+			w.until = time.Now().Add(w.wait)
+			if err := w.conn.WriteControl(fws.PingMessage, nil, w.until); err != nil {
+				w.fail()
+				continue
 			}
-		case <-ping.C:
-			if err := conn.WriteControl(fws.PingMessage, nil, time.Now().Add(cfg.WriteWait)); err != nil {
-				_ = nc.Close()
-				return
+		}
+		if b.Close {
+			if b.Code != 0 {
+				_ = w.conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(b.Code, b.Reason), time.Now().Add(closeGrace))
+				_ = w.nc.SetReadDeadline(time.Now().Add(closeGrace))
+			} else {
+				_ = w.nc.Close()
 			}
 		}
 	}
+}
+
+// deadline bounds the next write by the write wait, give or take a
+// hundredth of it: the socket's deadline moves only when it has aged by
+// that much, not before every write, since a runtime timer update per write
+// costs about as much as a small write.
+func (w *writer) deadline() {
+	now := time.Now()
+	if w.until.Sub(now) < w.wait-w.wait/100 {
+		w.until = now.Add(w.wait)
+		_ = w.nc.SetWriteDeadline(w.until)
+	}
+}
+
+// fail closes a connection whose write failed; the read loop then ends.
+func (w *writer) fail() {
+	_ = w.nc.Close()
+	w.client.Close(0, "", true)
 }
 
 // drain half-closes the connection and reads what the peer still sends (the

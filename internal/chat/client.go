@@ -18,9 +18,17 @@ const (
 //
 // Concurrency: room is owned by the connection's read loop (the goroutine
 // that calls Handle). The outgoing queue is shared: any goroutine may
-// enqueue under mu, and exactly one goroutine, the connection's writer,
-// drains it with Take after each signal on Wake. Enqueue never blocks; when
-// the queue is over its bounds the client is evicted instead.
+// enqueue under mu, and exactly one goroutine at a time, the connection's
+// writer, drains it. Enqueue never blocks; when the queue is over its
+// bounds the client is evicted instead.
+//
+// The writer runs only while there is work. Once the transport has
+// installed it with StartWriter, the client starts it in a new goroutine
+// whenever something arrives for an idle connection (a frame, a ping
+// request, a close); it drains the queue with Next and ends when Next
+// reports nothing left. So at most one writer runs, and an idle connection
+// has none. Without StartWriter, a writer may instead wait on Wake and
+// drain with Take.
 type Client struct {
 	hub     *Hub
 	user    string
@@ -42,6 +50,23 @@ type Client struct {
 	reason  string
 	abort   func()
 	wake    chan struct{}
+
+	run     func()        // the writer installed by StartWriter
+	running bool          // a writer is running (or about to)
+	final   bool          // the writer has finished for good: none starts again
+	ping    bool          // a ping is due
+	exited  chan struct{} // closed when the running writer ends, for WaitWriter
+}
+
+// Batch is what the writer is to send next, filled by Next: the queued
+// frames in order, then a ping when one is due, then the close frame when
+// Close is set (Code 0: close the connection without a close frame).
+type Batch struct {
+	Frames [][]byte
+	Ping   bool
+	Close  bool
+	Code   int
+	Reason string
 }
 
 type pendingFrame struct {
@@ -53,7 +78,8 @@ type pendingFrame struct {
 func (c *Client) User() string { return c.user }
 
 // Wake is signalled (capacity 1, never closed) whenever there is something
-// for the writer: queued frames or a close request.
+// for the writer: queued frames or a close request. Once StartWriter has
+// installed a writer, frames no longer signal it.
 func (c *Client) Wake() <-chan struct{} { return c.wake }
 
 // SetAbort installs a function that unblocks the writer at once (for
@@ -115,11 +141,115 @@ func (c *Client) push(payload []byte) bool {
 	}
 	c.queue = append(c.queue, payload)
 	c.qbytes += len(payload)
+	if c.run != nil {
+		if c.needWriter() {
+			go c.run()
+		}
+		return true
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 	return true
+}
+
+// needWriter reports whether the caller must start the writer, and marks
+// it running if so; c.mu is held and there is work for the writer.
+func (c *Client) needWriter() bool {
+	if c.run == nil || c.running || c.final {
+		return false
+	}
+	c.running = true
+	return true
+}
+
+// StartWriter installs the connection's writer, run, and starts it when
+// something is already queued. From then on the client starts run, in a
+// new goroutine, whenever there is work and no writer is running; run must
+// loop on Next until it returns false. Call it once.
+func (c *Client) StartWriter(run func()) {
+	c.mu.Lock()
+	c.run = run
+	start := (len(c.queue) > 0 || c.closing || c.ping) && c.needWriter()
+	c.mu.Unlock()
+	if start {
+		go run()
+	}
+}
+
+// Next fills b with what the writer is to send next and returns true, or
+// returns false when there is nothing: the writer must then return at once
+// without touching the connection, and a later event starts a new one. The
+// frames handed over in b.Frames belong to the writer, which passes the
+// same Batch back (frames cleared) so that slices are reused; after a
+// batch with Close set, Next returns false.
+func (c *Client) Next(b *Batch) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.Ping, b.Close, b.Code, b.Reason = false, false, 0, ""
+	if c.final || (len(c.queue) == 0 && !c.ping && !c.closing) {
+		// Nothing to do: the writer ends, holding nothing.
+		b.Frames = nil
+		c.queue = nil
+		c.running = false
+		if c.closing {
+			c.final = true
+		}
+		if c.exited != nil {
+			close(c.exited)
+			c.exited = nil
+		}
+		return false
+	}
+	if c.closing && c.drop {
+		clear(c.queue)
+		c.queue, b.Frames = nil, b.Frames[:0]
+	} else {
+		b.Frames, c.queue = c.queue, b.Frames[:0]
+	}
+	c.qbytes = 0
+	b.Ping, c.ping = c.ping && !c.closing, false
+	if c.closing {
+		b.Close, b.Code, b.Reason = true, c.code, c.reason
+		c.final = true
+	}
+	return true
+}
+
+// Ping asks the writer to send a ping, and runs the writer in the calling
+// goroutine (a timer's) when none is running. It returns false once the
+// client is closing: no more pings are wanted.
+func (c *Client) Ping() bool {
+	c.mu.Lock()
+	if c.closing || c.final {
+		c.mu.Unlock()
+		return false
+	}
+	c.ping = true
+	start := c.needWriter()
+	c.mu.Unlock()
+	if start {
+		c.run()
+	}
+	return true
+}
+
+// WaitWriter returns once no writer is running and none will start again.
+// Call it after Close, before the transport lets go of the connection.
+func (c *Client) WaitWriter() {
+	c.mu.Lock()
+	if !c.running {
+		c.final = true
+		c.mu.Unlock()
+		return
+	}
+	if c.exited == nil {
+		c.exited = make(chan struct{})
+	}
+	ch := c.exited
+	c.mu.Unlock()
+	<-ch
 }
 
 // beginJoin starts buffering live events for a room being (re)joined.
@@ -183,7 +313,11 @@ func (c *Client) Close(code int, reason string, drop bool) {
 	}
 	c.closing, c.drop, c.code, c.reason = true, drop, code, reason
 	abort := c.abort
+	start := c.needWriter()
 	c.mu.Unlock()
+	if start {
+		go c.run()
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
