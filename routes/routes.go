@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,7 +56,7 @@ func New(d Deps) *fiber.App {
 		Views:                 html.NewFileSystem(http.FS(d.Views), ".html"),
 		ErrorHandler:          middleware.ErrorHandler(d.Log),
 		BodyLimit:             BodyLimit,
-		ReadBufferSize:        8 << 10,
+		ReadBufferSize:        4 << 10, // also the longest request head; held by every WebSocket
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
@@ -86,8 +87,11 @@ func New(d Deps) *fiber.App {
 		websocket.New(handlers.Socket(handlers.SocketConfig{
 			Hub: d.Hub, Log: d.Log, ReadLimit: d.ReadLimit, PongWait: d.PongWait, WriteWait: d.WriteWait,
 		}), websocket.Config{
-			ReadBufferSize:  1024,
-			WriteBufferSize: 1024,
+			// Frames are read through fasthttp's buffer already, and written
+			// by handlers.writeFrames: no write buffer is held per connection.
+			ReadBufferSize:  256,
+			WriteBufferSize: 256,
+			WriteBufferPool: new(sync.Pool),
 			RecoverHandler:  handlers.RecoverSocket(d.Log),
 		}),
 	)
