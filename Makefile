@@ -14,8 +14,8 @@ build:
 run:
 	$(GO) run .
 
-## test: everything CI checks (vet, staticcheck, race tests, fuzz smoke, browser and load smoke).
-test: vet staticcheck gotest fuzz e2e bench-smoke
+## test: everything CI checks (system packages when missing, vet, staticcheck, race tests, fuzz smoke, browser and load smoke).
+test: ci-deps vet staticcheck gotest fuzz e2e bench-smoke
 
 ## ci-deps: system packages the tests need (Chromium, redis-server, PostgreSQL 15), installed when missing.
 ci-deps:
@@ -34,6 +34,7 @@ gotest:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./internal/chat
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTicket$$' -fuzztime $(FUZZTIME) ./internal/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./internal/cluster
 
 ## e2e-deps: the browser tests' npm packages (playwright-core; no browser download), installed when missing or stale.
 e2e-deps: e2e/node_modules/.package-lock.json
