@@ -312,7 +312,7 @@ func (h *Hub) presenceLock(roomName, user string) *sync.Mutex {
 	for i := 0; i < len(roomName); i++ {
 		x = (x ^ uint32(roomName[i])) * 16777619
 	}
-	x = (x ^ 0) * 16777619
+	x *= 16777619 // a zero byte between the two names
 	for i := 0; i < len(user); i++ {
 		x = (x ^ uint32(user[i])) * 16777619
 	}

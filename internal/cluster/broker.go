@@ -82,9 +82,6 @@ func (c *Cluster) NewBroker(h broker.Handler, src broker.Source) (broker.Broker,
 		cancel:  cancel,
 	}
 	b.ps = c.rdb.Subscribe(ctx, c.ctlChannel())
-	c.mu.Lock()
-	c.broker = b
-	c.mu.Unlock()
 	b.wg.Add(3)
 	go b.receive()
 	go b.subscriber()

@@ -55,7 +55,6 @@ type Cluster struct {
 	mu      sync.Mutex
 	onEnded func(session string)
 	onLeft  func(room, user string)
-	broker  *Broker
 }
 
 // ErrUnavailable wraps failures to reach Redis.
@@ -216,7 +215,7 @@ func (c *Cluster) heartbeat(ctx context.Context) error {
 // reapDead removes every node whose heartbeat is older than the TTL.
 func (c *Cluster) reapDead(ctx context.Context) {
 	cutoff := time.Now().Add(-c.ttl).UnixMilli()
-	dead, err := c.rdb.ZRangeByScore(ctx, c.key("nodes"), &redis.ZRangeBy{Min: "-inf", Max: fmt.Sprint(cutoff)}).Result()
+	dead, err := c.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: c.key("nodes"), Start: "-inf", Stop: cutoff, ByScore: true}).Result()
 	if err != nil {
 		return
 	}
