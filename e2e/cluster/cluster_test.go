@@ -403,3 +403,15 @@ func (c *conn) closed() error {
 		}
 	}
 }
+
+// waitHealth polls /healthz until it answers code, failing after within.
+func (n *node) waitHealth(code int, within time.Duration) {
+	n.t.Helper()
+	deadline := time.Now().Add(within)
+	for health(n.t, n) != code {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s /healthz did not turn %d within %v", n.base, code, within)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the health endpoint, bounded
+	}
+}

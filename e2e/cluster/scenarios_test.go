@@ -266,13 +266,7 @@ func TestRedisRestartUnderTraffic(t *testing.T) {
 		}
 	}
 	for _, n := range []*node{n0, n1} {
-		deadline := time.Now().Add(10 * time.Second)
-		for health(t, n) != http.StatusServiceUnavailable {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s healthz not 503 without Redis", n.base)
-			}
-			time.Sleep(50 * time.Millisecond) // polling the health endpoint, bounded
-		}
+		n.waitHealth(http.StatusServiceUnavailable, 10*time.Second)
 	}
 	c.redis.Start()
 	// Bob's node catches up from the database once it has resubscribed.
@@ -281,13 +275,7 @@ func TestRedisRestartUnderTraffic(t *testing.T) {
 		t.Fatalf("bob got %v after the outage, want %v", ids(got), sent)
 	}
 	for _, n := range []*node{n0, n1} {
-		deadline := time.Now().Add(15 * time.Second)
-		for health(t, n) != http.StatusOK {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s healthz not 200 after Redis returned", n.base)
-			}
-			time.Sleep(50 * time.Millisecond) // polling the health endpoint, bounded
-		}
+		n.waitHealth(http.StatusOK, 15*time.Second)
 	}
 	id, _ = b.say("we are back")
 	if got := a.messages(1, sent[len(sent)-1]); got[0].ID != id {
