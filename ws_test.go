@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -213,27 +214,57 @@ func TestAbruptDisconnects(t *testing.T) {
 	s := startServer(t)
 	obs := s.connect(t, s.newUser(t, "ivan"))
 	u := s.newUser(t, "judy")
+	// 200 connections in the room at once, then all dropped together.
+	var conns []*wsConn
 	for range 200 {
 		w := s.connect(t, u)
 		w.send("change_room", map[string]any{"name": "churn"}, "")
 		w.expect("room_joined")
+		conns = append(conns, w)
+	}
+	if n := socketGoroutines(); n < 200 {
+		t.Fatalf("%d socket goroutines with 201 connections open", n)
+	}
+	for _, w := range conns {
 		// Drop the TCP connection without a close frame.
 		w.conn.NetConn().Close()
 	}
 	// Everyone is gone from churn: the hub lists only general with ivan,
-	// and holds one connection.
+	// holds one connection, and only ivan's socket has goroutines left.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, body := fetchJSON(t, u.http, s.base+"/rooms")
 		rooms, _ := body["rooms"].([]any)
-		if len(rooms) == 1 && rooms[0].(map[string]any)["name"] == "general" && metricValue(t, s, "parley_connections") == 1 {
+		if len(rooms) == 1 && rooms[0].(map[string]any)["name"] == "general" && metricValue(t, s, "parley_connections") == 1 &&
+			socketGoroutines() <= 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rooms after disconnects: %v", rooms)
+			t.Fatalf("after the disconnects: rooms %v, %d socket goroutines", rooms, socketGoroutines())
 		}
 		// Pace the polling on a protocol round trip, not a sleep.
 		obs.send("history", map[string]any{"limit": 1}, "")
 		obs.expect("history")
 	}
+}
+
+// socketGoroutines counts the goroutines running Parley's socket handler
+// code (a connection's read loop and its writer, if one is running).
+func socketGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "parley/handlers.") {
+			count++
+		}
+	}
+	return count
 }
