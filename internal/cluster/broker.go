@@ -64,6 +64,7 @@ type subOp struct {
 type pubReq struct {
 	channel string
 	data    []byte
+	flushed chan struct{} // a marker, not an event: closed once all before it are sent
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -107,7 +108,7 @@ func (b *Broker) Publish(_ context.Context, room string, e broker.Event) error {
 		}
 	}
 	select {
-	case b.pubq <- pubReq{b.channel(room), encodeEvent(b.c.node, e)}:
+	case b.pubq <- pubReq{channel: b.channel(room), data: encodeEvent(b.c.node, e)}:
 		return nil
 	default:
 		return errors.New("cluster: publish queue full; event not sent to other nodes")
@@ -169,8 +170,20 @@ func (b *Broker) Ready(ctx context.Context, room string) error {
 	return nil
 }
 
-// Close stops the broker's goroutines and its subscriptions.
+// Close sends what is still queued for the other nodes (for at most two
+// seconds), then stops the broker's goroutines and its subscriptions.
 func (b *Broker) Close() error {
+	marker := pubReq{flushed: make(chan struct{})}
+	wait := time.NewTimer(2 * time.Second)
+	select {
+	case b.pubq <- marker:
+		select {
+		case <-marker.flushed:
+		case <-wait.C:
+		}
+	case <-wait.C:
+	}
+	wait.Stop()
 	b.cancel()
 	err := b.ps.Close()
 	b.wg.Wait()
@@ -241,13 +254,21 @@ func (b *Broker) publisher() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		var markers []chan struct{}
 		_, err := b.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, r := range batch {
+				if r.flushed != nil {
+					markers = append(markers, r.flushed)
+					continue
+				}
 				p.Publish(ctx, r.channel, r.data)
 			}
 			return nil
 		})
 		cancel()
+		for _, m := range markers {
+			close(m)
+		}
 		if err != nil && !failing && b.ctx.Err() == nil {
 			b.c.log.Warn("publishing to redis failed; other nodes will read the messages from the database", "err", err)
 		}
