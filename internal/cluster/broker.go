@@ -253,27 +253,37 @@ func (b *Broker) publisher() {
 				break more
 			}
 		}
-		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
-		var markers []chan struct{}
-		_, err := b.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, r := range batch {
-				if r.flushed != nil {
-					markers = append(markers, r.flushed)
-					continue
-				}
-				p.Publish(ctx, r.channel, r.data)
+		err := b.send(batch)
+		if err != nil && !failing && b.ctx.Err() == nil {
+			// One more try for a passing fault; a longer outage ends in
+			// a resubscription, which makes every node catch up.
+			err = b.send(batch)
+		}
+		for _, r := range batch {
+			if r.flushed != nil {
+				close(r.flushed)
 			}
-			return nil
-		})
-		cancel()
-		for _, m := range markers {
-			close(m)
 		}
 		if err != nil && !failing && b.ctx.Err() == nil {
 			b.c.log.Warn("publishing to redis failed; other nodes will read the messages from the database", "err", err)
 		}
 		failing = err != nil
 	}
+}
+
+// send publishes a batch in one round trip.
+func (b *Broker) send(batch []pubReq) error {
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	_, err := b.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range batch {
+			if r.flushed == nil {
+				p.Publish(ctx, r.channel, r.data)
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // receive reads from the pub/sub connection until Close. go-redis
