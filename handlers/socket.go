@@ -173,13 +173,14 @@ type writer struct {
 	nc     net.Conn
 	client *chat.Client
 	wait   time.Duration
-	until  time.Time // the write deadline set last
+	until  time.Time  // the write deadline set last
+	b      chat.Batch // reused by every run: no allocation per run
 }
 
 // run sends what Next hands out until there is nothing left.
 func (w *writer) run() {
-	var b chat.Batch
-	for w.client.Next(&b) {
+	b := &w.b
+	for w.client.Next(b) {
 		if len(b.Frames) > 0 {
 			w.deadline()
 			err := writeFrames(w.nc, b.Frames)
