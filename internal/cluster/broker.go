@@ -144,9 +144,10 @@ func (b *Broker) Unsubscribe(room string) error {
 	return nil
 }
 
-// Ready waits until room's subscription is confirmed by Redis and its
-// sequencer knows where the room stands, or readyWait passes (Redis down:
-// the node then serves the room alone and catches up when Redis returns).
+// Ready waits until room's sequencer knows where the room stands, and
+// then until Redis has confirmed the subscription or readyWait passes
+// (Redis down: the node then serves the room alone and catches up from the
+// database when Redis confirms).
 func (b *Broker) Ready(ctx context.Context, room string) error {
 	b.mu.Lock()
 	s := b.rooms[room]
@@ -154,18 +155,24 @@ func (b *Broker) Ready(ctx context.Context, room string) error {
 	if s == nil {
 		return nil // left again already
 	}
+	// The seed must be in place first, whatever it takes (it is one read
+	// of the database, bounded by its own timeout): a member's history read
+	// before it could miss messages the seed then counts as delivered.
+	select {
+	case <-s.seeded:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.ctx.Done():
+		return nil
+	}
 	t := time.NewTimer(readyWait)
 	defer t.Stop()
-	for _, ch := range []chan struct{}{s.seeded, s.live} {
-		select {
-		case <-ch:
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-b.ctx.Done():
-			return nil
-		}
+	select {
+	case <-s.live:
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.ctx.Done():
 	}
 	return nil
 }

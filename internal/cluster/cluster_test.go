@@ -289,7 +289,7 @@ func (r *recorder) wait(t *testing.T, n int) []int64 {
 		}
 		select {
 		case <-r.got:
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("delivered %v, want %d events", ids, n)
 		}
 	}
