@@ -56,12 +56,16 @@ type Client struct {
 	final   bool          // the writer has finished for good: none starts again
 	ping    bool          // a ping is due
 	exited  chan struct{} // closed when the running writer ends, for WaitWriter
+	direct  func(payload []byte) (rest []byte, ok bool)
+	head    []byte // the unsent rest of a frame written directly
 }
 
-// Batch is what the writer is to send next, filled by Next: the queued
-// frames in order, then a ping when one is due, then the close frame when
+// Batch is what the writer is to send next, filled by Next: the rest of a
+// frame written in part by the direct function, then the queued frames in
+// order, then a ping when one is due, then the close frame when
 // Close is set (Code 0: close the connection without a close frame).
 type Batch struct {
+	Head   []byte // bytes to write as they are, first: the rest of a frame
 	Frames [][]byte
 	Ping   bool
 	Close  bool
@@ -139,6 +143,19 @@ func (c *Client) push(payload []byte) bool {
 	if len(c.queue) >= c.hub.cfg.QueueFrames || c.qbytes+len(payload) > c.hub.cfg.QueueBytes {
 		return false
 	}
+	if c.direct != nil && !c.running && !c.final && len(c.queue) == 0 && len(c.head) == 0 {
+		// Nothing waits before this frame: try to hand it to the socket
+		// right here, without a writer goroutine.
+		if rest, ok := c.direct(payload); ok {
+			if len(rest) > 0 {
+				c.head = rest
+				if c.needWriter() {
+					go c.run()
+				}
+			}
+			return true
+		}
+	}
 	c.queue = append(c.queue, payload)
 	c.qbytes += len(payload)
 	if c.run != nil {
@@ -178,6 +195,19 @@ func (c *Client) StartWriter(run func()) {
 	}
 }
 
+// SetDirect installs a function that writes one frame to the connection
+// without blocking: it reports whether it wrote anything and returns the
+// part of the frame it could not write (a copy), which the writer sends
+// first. With it, a frame for an idle connection goes straight to the
+// socket from the goroutine that queues it, under the client's lock, which
+// keeps it the only writer meanwhile; only a frame that does not fit in the
+// socket's buffer starts a writer goroutine. Call it before StartWriter.
+func (c *Client) SetDirect(f func(payload []byte) (rest []byte, ok bool)) {
+	c.mu.Lock()
+	c.direct = f
+	c.mu.Unlock()
+}
+
 // Next fills b with what the writer is to send next and returns true, or
 // returns false when there is nothing: the writer must then return at once
 // without touching the connection, and a later event starts a new one. The
@@ -187,8 +217,8 @@ func (c *Client) StartWriter(run func()) {
 func (c *Client) Next(b *Batch) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b.Ping, b.Close, b.Code, b.Reason = false, false, 0, ""
-	if c.final || (len(c.queue) == 0 && !c.ping && !c.closing) {
+	b.Head, b.Ping, b.Close, b.Code, b.Reason = nil, false, false, 0, ""
+	if c.final || (len(c.queue) == 0 && len(c.head) == 0 && !c.ping && !c.closing) {
 		// Nothing to do: the writer ends, holding nothing.
 		b.Frames = nil
 		c.queue = nil
@@ -202,16 +232,22 @@ func (c *Client) Next(b *Batch) bool {
 		}
 		return false
 	}
+	cut := false // a frame is half written: no close frame can follow it
 	if c.closing && c.drop {
 		clear(c.queue)
-		c.queue, b.Frames = nil, b.Frames[:0]
+		cut = len(c.head) > 0
+		c.queue, c.head, b.Frames = nil, nil, b.Frames[:0]
 	} else {
 		b.Frames, c.queue = c.queue, b.Frames[:0]
+		b.Head, c.head = c.head, nil
 	}
 	c.qbytes = 0
 	b.Ping, c.ping = c.ping && !c.closing, false
 	if c.closing {
 		b.Close, b.Code, b.Reason = true, c.code, c.reason
+		if cut {
+			b.Code, b.Reason = 0, ""
+		}
 		c.final = true
 	}
 	return true

@@ -127,8 +127,8 @@ func (c *Client) handleChangeRoom(ctx context.Context, in Inbound) (int64, *Erro
 	return 0, c.hub.enterRoom(ctx, c, *p.Name, since, &hasSince)
 }
 
-func (c *Client) handleTyping(_ context.Context, _ Inbound) (int64, *Error) {
-	c.hub.typing(c)
+func (c *Client) handleTyping(ctx context.Context, _ Inbound) (int64, *Error) {
+	c.hub.typing(ctx, c)
 	return 0, nil
 }
 

@@ -414,7 +414,7 @@ func (h *Hub) publish(roomName string, e broker.Event) {
 
 // typing relays a typing event from c, at most once per TypingEvery per user
 // and room; extra ones are dropped silently.
-func (h *Hub) typing(c *Client) {
+func (h *Hub) typing(ctx context.Context, c *Client) {
 	roomName := c.room
 	now := h.cfg.Now()
 	h.mu.Lock()
@@ -425,6 +425,9 @@ func (h *Hub) typing(c *Client) {
 	}
 	r.typing[c.user] = now
 	h.mu.Unlock()
+	if t, ok := h.cfg.Presence.(TypingThrottle); ok && !t.AllowTyping(ctx, roomName, c.user, h.cfg.TypingEvery) {
+		return // relayed from another node of the cluster just now
+	}
 	h.publish(roomName, broker.Event{Except: c.user, Payload: encode(TypeTyping, roomUser{Room: roomName, User: c.user})})
 }
 

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"time"
 
 	"github.com/parley-chat/parley/internal/broker"
 	"github.com/parley-chat/parley/internal/store"
@@ -22,6 +23,17 @@ type Presence interface {
 	Members(ctx context.Context, room string) ([]string, error)
 	// Rooms lists the rooms with members on any node, with user counts.
 	Rooms(ctx context.Context) ([]RoomInfo, error)
+}
+
+// TypingThrottle is implemented by a Presence that can keep the typing
+// throttle for the whole cluster, so a user typing on two nodes is still
+// relayed at most once per interval. The hub asks it after its own
+// (per node) throttle has let an event through.
+type TypingThrottle interface {
+	// AllowTyping reports whether a typing event of user in room may be
+	// relayed now, and if so starts a new interval of length every. When
+	// it cannot tell, it allows.
+	AllowTyping(ctx context.Context, room, user string, every time.Duration) bool
 }
 
 // storeSource is the broker.Source over the message store.

@@ -448,3 +448,19 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+func TestTypingIsThrottledAcrossNodes(t *testing.T) {
+	url := testsvc.Redis(t)
+	a, b := open(t, url, Options{}), open(t, url, Options{})
+	ctx := bg(t)
+	every := time.Minute
+	if !a.Presence().AllowTyping(ctx, "go", "ann", every) {
+		t.Fatal("the first typing event was refused")
+	}
+	if b.Presence().AllowTyping(ctx, "go", "ann", every) {
+		t.Fatal("a second typing event on another node within the interval was allowed")
+	}
+	if !b.Presence().AllowTyping(ctx, "go", "bob", every) || !b.Presence().AllowTyping(ctx, "rust", "ann", every) {
+		t.Fatal("another user or room was throttled")
+	}
+}

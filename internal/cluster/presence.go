@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -27,7 +28,10 @@ type Presence struct {
 	local map[string]map[string]struct{} // room -> users on this node
 }
 
-var _ chat.Presence = (*Presence)(nil)
+var (
+	_ chat.Presence       = (*Presence)(nil)
+	_ chat.TypingThrottle = (*Presence)(nil)
+)
 
 // joinScript: KEYS node set, members hash, rooms hash; ARGV room, user.
 // Returns 1 when no node had the user in the room before.
@@ -134,6 +138,14 @@ func (p *Presence) Rooms(ctx context.Context) ([]chat.RoomInfo, error) {
 		out = append(out, chat.RoomInfo{Name: name, Members: count})
 	}
 	return out, nil
+}
+
+// AllowTyping lets one typing event per user and room through every
+// interval, cluster-wide (SET NX with the interval as expiry). When Redis
+// cannot be asked it allows: the node's own throttle still holds.
+func (p *Presence) AllowTyping(ctx context.Context, room, user string, every time.Duration) bool {
+	ok, err := p.c.rdb.SetNX(ctx, p.c.key("typing", room, user), 1, every).Result()
+	return ok || err != nil
 }
 
 // resync registers this node's members again (after Redis lost them). It
