@@ -71,9 +71,10 @@ func (s *testServer) stop() {
 
 // user is a registered, logged-in account with its own cookie jar.
 type user struct {
-	name   string
-	http   *http.Client
-	ticket string
+	name     string
+	http     *http.Client
+	ticket   string    // from /login, until connect uses it
+	ticketAt time.Time // when /login issued it
 }
 
 func newHTTPClient(t *testing.T) *http.Client {
@@ -129,7 +130,7 @@ func (s *testServer) newUser(t *testing.T, name string) *user {
 	if code != http.StatusOK {
 		t.Fatalf("login %s: %d %v", name, code, body)
 	}
-	u.ticket = body["ticket"].(string)
+	u.ticket, u.ticketAt = body["ticket"].(string), time.Now()
 	return u
 }
 
@@ -179,7 +180,9 @@ func (s *testServer) connect(t *testing.T, u *user) *wsConn {
 	t.Helper()
 	ticket := u.ticket
 	u.ticket = ""
-	if ticket == "" {
+	// The login's ticket lives 5 s: on a slow machine other set-up may
+	// have taken longer than that.
+	if ticket == "" || time.Since(u.ticketAt) > 2*time.Second {
 		ticket = s.freshTicket(t, u)
 	}
 	c, resp, err := s.dialRaw(ticket, "")

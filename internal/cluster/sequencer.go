@@ -171,8 +171,10 @@ func (s *sequencer) startFillLocked(wait time.Duration) {
 	s.timer = time.AfterFunc(wait, func() { defer s.b.fills.Done(); s.fill() })
 }
 
-// fill reads what follows last from the database and delivers it, then
-// whatever is still held, in id order.
+// fill reads what follows last from the database and delivers it. What is
+// still held then arrived after the read began and gets a fill of its own;
+// when the database cannot be read, the held messages are delivered as
+// they are, in id order.
 func (s *sequencer) fill() {
 	if s.stopped.Load() {
 		return
@@ -200,9 +202,15 @@ func (s *sequencer) fill() {
 		}
 	}
 	s.releaseLocked()
+	if len(s.held) > 0 && err == nil {
+		// Held after our read began: a message is stored before it is
+		// published, so another read finds what these follow.
+		s.startFillLocked(GapWait)
+		return
+	}
 	if len(s.held) > 0 {
-		// What the database did not have yet (or could not give): deliver
-		// in id order rather than hold on.
+		// The database could not be read: deliver in id order rather than
+		// hold on.
 		rest := make([]broker.Event, 0, len(s.held))
 		for _, e := range s.held {
 			rest = append(rest, e)
