@@ -12,22 +12,28 @@ var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return
 // maxPooled is the largest buffer returned to the pool.
 const maxPooled = 256 << 10
 
-// writeFrames writes each payload as one unmasked, final text frame
-// (RFC 6455 section 5.2), all in one write call. Payloads are the hub's
-// shared encoded events: they are copied, never modified.
-func writeFrames(nc net.Conn, payloads [][]byte) error {
+// writeFrames writes head as it is (the rest of a frame already begun, or
+// nothing), then each payload as one unmasked, final text frame (RFC 6455
+// section 5.2), all in one write call. Payloads are the hub's shared
+// encoded events: they are copied, never modified.
+func writeFrames(nc net.Conn, head []byte, payloads [][]byte) error {
 	bp := framePool.Get().(*[]byte)
-	buf := (*bp)[:0]
+	buf := append((*bp)[:0], head...)
 	for _, p := range payloads {
 		buf = appendFrameHeader(buf, len(p))
 		buf = append(buf, p...)
 	}
 	_, err := nc.Write(buf)
+	putFrameBuf(bp, buf)
+	return err
+}
+
+// putFrameBuf returns buf, taken from the pool as bp, unless it grew big.
+func putFrameBuf(bp *[]byte, buf []byte) {
 	if cap(buf) <= maxPooled {
 		*bp = buf[:0]
 		framePool.Put(bp)
 	}
-	return err
 }
 
 // appendFrameHeader appends the header of a final text frame of n bytes sent

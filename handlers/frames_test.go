@@ -19,7 +19,7 @@ func TestWriteFrames(t *testing.T) {
 		bytes.Repeat([]byte("d"), 65536),
 	}
 	var w recordConn
-	if err := writeFrames(&w, payloads); err != nil {
+	if err := writeFrames(&w, nil, payloads); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.writes) != 1 {
@@ -80,7 +80,7 @@ func BenchmarkWriteFrames(b *testing.B) {
 			b.SetBytes(int64(n * len(frame)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := writeFrames(discardConn{}, frames); err != nil {
+				if err := writeFrames(discardConn{}, nil, frames); err != nil {
 					b.Fatal(err)
 				}
 			}

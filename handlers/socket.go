@@ -38,12 +38,15 @@ const closeGrace = time.Second
 // Socket returns the handler for an upgraded /ws connection.
 //
 // The handler's own goroutine runs the read loop inline; it is the only
-// reader. Data frames, pings and the close frame are written by the
-// connection's writer (see writer.run), which exists only while there is
-// something to send: the client starts it when a frame is queued for an
-// idle connection, and the ping timer runs it for a ping. At most one
-// writer runs at a time, so there is one writer per connection, and an idle
-// connection has no goroutine but its reader. The handler returns only after
+// reader. A frame for an idle connection is written at once by the
+// goroutine that queues it, with one non-blocking write (writeDirect, under
+// the client's lock). Everything else (frames that find others queued or
+// the socket full, pings, the close frame) is written by the connection's
+// writer (see writer.run), which exists only while there is something to
+// send: the client starts it when a frame is queued for an idle connection,
+// and the ping timer runs it for a ping. Only one of them writes at a time,
+// so there is one writer per connection, and an idle connection has no
+// goroutine but its reader. The handler returns only after
 // the writer has stopped for good, because contrib/websocket recycles the
 // connection as soon as it does.
 func Socket(cfg SocketConfig) func(*websocket.Conn) {
@@ -70,6 +73,9 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 		}
 		client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
 		w := &writer{conn: conn, nc: nc, client: client, wait: cfg.WriteWait}
+		if raw := rawConn(nc); raw != nil {
+			client.SetDirect(func(p []byte) ([]byte, bool) { return writeDirect(raw, p) })
+		}
 		pings := startPings(client, cfg.PongWait*9/10)
 		client.StartWriter(w.run)
 
@@ -181,9 +187,9 @@ type writer struct {
 func (w *writer) run() {
 	b := &w.b
 	for w.client.Next(b) {
-		if len(b.Frames) > 0 {
+		if len(b.Head) > 0 || len(b.Frames) > 0 {
 			w.deadline()
-			err := writeFrames(w.nc, b.Frames)
+			err := writeFrames(w.nc, b.Head, b.Frames)
 			clear(b.Frames)
 			if err != nil {
 				w.fail()

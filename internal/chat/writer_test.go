@@ -26,6 +26,9 @@ func (w *recordingWriter) run() {
 	var b Batch
 	for w.c.Next(&b) {
 		w.mu.Lock()
+		if len(b.Head) > 0 {
+			w.got = append(w.got, "head:"+string(b.Head))
+		}
 		for _, f := range b.Frames {
 			w.got = append(w.got, string(f))
 		}
@@ -106,4 +109,37 @@ func TestWaitWriterWithoutWriter(t *testing.T) {
 	c := benchClient()
 	c.Close(0, "", true)
 	c.WaitWriter() // returns: no writer was ever installed
+}
+
+func TestDirectWritesSkipTheWriterUntilTheSocketIsFull(t *testing.T) {
+	c := benchClient()
+	var direct []string
+	full := false
+	c.SetDirect(func(p []byte) ([]byte, bool) {
+		switch {
+		case full:
+			return nil, false
+		case string(p) == "half":
+			full = true
+			direct = append(direct, "ha")
+			return []byte("lf"), true
+		}
+		direct = append(direct, string(p))
+		return nil, true
+	})
+	w := newRecordingWriter(c)
+	c.enqueue(0, []byte("a"))
+	c.enqueue(0, []byte("b"))
+	if got, runs := w.seen(); len(got) != 0 || runs != 0 || strings.Join(direct, " ") != "a b" {
+		t.Fatalf("direct %q, writer %q in %d runs", direct, got, runs)
+	}
+	// A frame written in part: the writer sends its rest before anything else.
+	c.mu.Lock()
+	c.push([]byte("half"))
+	c.push([]byte("c"))
+	c.mu.Unlock()
+	<-w.ran
+	if got, _ := w.seen(); strings.Join(got, " ") != "head:lf c" || strings.Join(direct, " ") != "a b ha" {
+		t.Fatalf("direct %q, writer %q", direct, got)
+	}
 }
