@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests cover the account routes: /register, /login, /ticket and
@@ -171,7 +172,7 @@ func TestHTTPTicket(t *testing.T) {
 	if !ticketPattern.MatchString(tk) || tk == u.ticket || body["expires_in"] != float64(9) {
 		t.Fatalf("POST /ticket: %v (login ticket %q)", body, u.ticket)
 	}
-	u.ticket = tk
+	u.ticket, u.ticketAt = tk, time.Now()
 	s.connect(t, u) // the new ticket opens a socket
 
 	for _, tc := range []struct {
@@ -203,6 +204,7 @@ func TestHTTPSessionSurvivesRestart(t *testing.T) {
 		t.Fatalf("ticket after restart for %v, want heidi", body["username"])
 	}
 	u.ticket, _ = body["ticket"].(string)
+	u.ticketAt = time.Now()
 	second.connect(t, u)
 	// The account survived too.
 	postBody(t, newHTTPClient(t), second.base+"/login", "application/json", credentialsJSON(t, "heidi", "correct horse")).wantJSON(t, http.StatusOK)

@@ -119,7 +119,7 @@ func TestAckedMessagesSurviveSIGKILL(t *testing.T) {
 	if code, body := postJSON(t, u.http, s2.base+"/login", map[string]string{"username": "tess", "password": "correct horse"}); code != http.StatusOK {
 		t.Fatalf("login after restart: %d %v", code, body)
 	} else {
-		u.ticket = body["ticket"].(string)
+		u.ticket, u.ticketAt = body["ticket"].(string), time.Now()
 	}
 	w2 := s2.connect(t, u)
 	var stored []messagePayload
