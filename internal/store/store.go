@@ -56,6 +56,9 @@ type Message struct {
 	Prev int64
 }
 
+// TouchResolution is how finely TouchSession records a session's last use.
+const TouchResolution = time.Minute
+
 // Store is the persistence interface. All methods are safe for concurrent
 // use.
 //
@@ -75,7 +78,9 @@ type Store interface {
 	CreateSession(ctx context.Context, id, username string, now time.Time) error
 	// TouchSession returns the session's username and records now as its
 	// last use. A session unused for longer than maxIdle is deleted and
-	// reported as ErrNotFound.
+	// reported as ErrNotFound. A use less than TouchResolution after the
+	// last recorded one need not be recorded (so that a busy session costs
+	// reads, not writes).
 	TouchSession(ctx context.Context, id string, now time.Time, maxIdle time.Duration) (string, error)
 	// DeleteSession removes a session; deleting a missing one is not an error.
 	DeleteSession(ctx context.Context, id string) error
