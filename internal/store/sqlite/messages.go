@@ -20,11 +20,7 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 		return wrap(ctx, err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx,
-		`INSERT INTO messages (room, sender, body, sent_ms) VALUES (?, ?, ?, ?) RETURNING id`)
-	if err != nil {
-		return wrap(ctx, err)
-	}
+	stmt := tx.StmtContext(ctx, s.insertMsg)
 	defer stmt.Close()
 	// The newest id of each room before this batch: the first Prev.
 	last := make(map[string]int64, 1)
@@ -40,7 +36,7 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 			continue
 		}
 		var newest int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages WHERE room = ?`, m.Room).Scan(&newest); err != nil {
+		if err := tx.StmtContext(ctx, s.roomNewest).QueryRowContext(ctx, m.Room).Scan(&newest); err != nil {
 			return wrap(ctx, err)
 		}
 		last[m.Room] = newest
@@ -87,8 +83,7 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, room, sender, body, sent_ms FROM messages
-		WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`, room, before, limit)
+	rows, err := s.history.QueryContext(ctx, room, before, limit)
 	if err != nil {
 		return nil, wrap(ctx, err)
 	}
@@ -106,8 +101,7 @@ func (s *Store) Since(ctx context.Context, room string, since int64, limit int) 
 		return []store.Message{}, false, nil
 	}
 	// One row more than asked tells whether anything was left out.
-	rows, err := s.r.QueryContext(ctx, `SELECT id, room, sender, body, sent_ms FROM messages
-		WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?`, room, since, limit+1)
+	rows, err := s.since.QueryContext(ctx, room, since, limit+1)
 	if err != nil {
 		return nil, false, wrap(ctx, err)
 	}

@@ -50,6 +50,33 @@ type Store struct {
 	// maxNewest rooms (emptied when full).
 	newestMu sync.Mutex
 	newest   map[string]int64
+
+	// The statements of the hot paths, prepared once (database/sql keeps
+	// them prepared on each connection of their pool).
+	insertMsg, roomNewest *sql.Stmt // on w
+	history, since        *sql.Stmt // on r
+}
+
+// prepare readies the hot-path statements.
+func (s *Store) prepare(ctx context.Context) error {
+	const cols = `SELECT id, room, sender, body, sent_ms FROM messages WHERE room = ? `
+	for _, p := range []struct {
+		db   *sql.DB
+		dst  **sql.Stmt
+		text string
+	}{
+		{s.w, &s.insertMsg, `INSERT INTO messages (room, sender, body, sent_ms) VALUES (?, ?, ?, ?) RETURNING id`},
+		{s.w, &s.roomNewest, `SELECT COALESCE(MAX(id), 0) FROM messages WHERE room = ?`},
+		{s.r, &s.history, cols + `AND id < ? ORDER BY id DESC LIMIT ?`},
+		{s.r, &s.since, cols + `AND id > ? ORDER BY id DESC LIMIT ?`},
+	} {
+		st, err := p.db.PrepareContext(ctx, p.text)
+		if err != nil {
+			return err
+		}
+		*p.dst = st
+	}
+	return nil
 }
 
 // maxNewest bounds the rooms whose newest id is cached.
@@ -95,7 +122,12 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: prepare statements in %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // checkDir creates dir when missing and verifies that it is a writable
@@ -156,7 +188,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. The WAL is checkpointed by SQLite when the last
 // connection closes.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insertMsg, s.roomNewest, s.history, s.since} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
 // errInvalid reports a row the schema refuses (a CHECK or NOT NULL
