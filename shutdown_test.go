@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/testsvc"
 )
 
 func TestShutdownSends1001(t *testing.T) {
@@ -44,39 +43,10 @@ func buildBinary(t *testing.T) string {
 }
 
 // startBinary runs the real binary on a free port and returns its address.
-func startBinary(t *testing.T, bin, dataDir string, args ...string) (*exec.Cmd, string) {
+func startBinary(t *testing.T, bin, dataDir string, args ...string) (*testsvc.Process, string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-login-rate", "1000", "-msg-rate", "10000", "-msg-burst", "10000"}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			if i := strings.Index(line, "addr="); i >= 0 && !sent && strings.Contains(line, "listening") {
-				addr <- strings.Fields(line[i+len("addr="):])[0]
-				sent = true
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return cmd, a
-	case <-time.After(30 * time.Second):
-		t.Fatal("binary did not start")
-		return nil, ""
-	}
+	p := testsvc.StartListening(t, exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-login-rate", "1000", "-msg-rate", "10000", "-msg-burst", "10000"}, args...)...))
+	return p, p.Addr
 }
 
 // TestAckedMessagesSurviveSIGKILL kills the real binary right after a burst
@@ -89,7 +59,7 @@ func TestAckedMessagesSurviveSIGKILL(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	cmd, addr := startBinary(t, bin, data)
+	proc, addr := startBinary(t, bin, data)
 	s := &testServer{t: t, addr: addr, base: "http://" + addr}
 	u := s.newUser(t, "tess")
 	w := s.connect(t, u)
@@ -108,10 +78,7 @@ func TestAckedMessagesSurviveSIGKILL(t *testing.T) {
 		w.expectSkipping("ack", "new_message").decode(t, &ack)
 		acked[ack.ID] = ack.MessageID
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	proc.Kill()
 
 	_, addr2 := startBinary(t, bin, data)
 	s2 := &testServer{t: t, addr: addr2, base: "http://" + addr2}

@@ -4,7 +4,6 @@
 package cluster_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,9 +69,8 @@ func newClusterOwnDB(t testing.TB) (*cluster, *testsvc.PostgresServer) {
 
 type node struct {
 	t    testing.TB
-	cmd  *exec.Cmd
+	proc *testsvc.Process
 	base string // http://127.0.0.1:port
-	done chan struct{}
 }
 
 // start runs one node of the cluster on a free port.
@@ -87,46 +84,12 @@ func startNode(t testing.TB, args ...string) *node {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0",
 		"-login-rate", "1000", "-msg-rate", "10000", "-msg-burst", "10000"}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{t: t, cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			if i := strings.Index(line, "addr="); i >= 0 && !sent && strings.Contains(line, "listening") {
-				addr <- strings.Fields(line[i+len("addr="):])[0]
-				sent = true
-			}
-		}
-		_ = cmd.Wait()
-		close(n.done)
-	}()
-	t.Cleanup(n.kill)
-	select {
-	case a := <-addr:
-		n.base = "http://" + a
-		return n
-	case <-n.done:
-		t.Fatal("node exited at start-up")
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not start")
-	}
-	return nil
+	p := testsvc.StartListening(t, cmd)
+	return &node{t: t, proc: p, base: "http://" + p.Addr}
 }
 
 // kill stops the node with SIGKILL, by its process id, and waits for it.
-func (n *node) kill() {
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	<-n.done
-}
+func (n *node) kill() { n.proc.Kill() }
 
 // user is an account with a session cookie (valid on every node).
 type user struct {
