@@ -364,3 +364,20 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatalf("healthz %d after the database returned", code)
 	}
 }
+
+// TestNodesStartTogetherOnAnEmptyDatabase: three nodes started at the same
+// moment on a new database all come up (they take turns migrating it), and
+// each serves.
+func TestNodesStartTogetherOnAnEmptyDatabase(t *testing.T) {
+	c := newCluster(t)
+	for i := range 3 {
+		t.Run(fmt.Sprint("node", i), func(t *testing.T) {
+			t.Parallel()
+			n := startNode(t, "-database-url", c.db, "-redis-url", c.redis.URL())
+			if code := health(t, n); code != http.StatusOK {
+				t.Fatalf("healthz %d", code)
+			}
+			n.register(fmt.Sprint("starter", i))
+		})
+	}
+}
