@@ -139,6 +139,9 @@ func (c config) validate() error {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return errors.New("-database-url must be a postgres:// URL")
 	}
+	if c.RedisURL != "" && c.DatabaseURL == "" {
+		return errors.New("-redis-url needs -database-url: the nodes of a cluster share one PostgreSQL database")
+	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		return errors.New("-redis-url must be a redis://, rediss:// or unix:// URL")
 	}

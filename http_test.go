@@ -204,6 +204,11 @@ func TestHTTPStartupFailures(t *testing.T) {
 		{"bad environment value", nil, map[string]string{"PARLEY_MSG_RATE": "fast"}, "PARLEY_MSG_RATE"},
 		{"missing certificate", []string{"-tls-cert", missing, "-tls-key", missing}, nil, "missing.pem"},
 		{"data is a regular file", []string{"-data", file}, nil, "a-file"},
+		{"cluster without a shared database", []string{"-redis-url", "redis://127.0.0.1:1/0"}, nil, "-database-url"},
+		{"not a PostgreSQL URL", []string{"-database-url", "mysql://x"}, nil, "-database-url"},
+		{"not a Redis URL", []string{"-database-url", "postgres://127.0.0.1:1/x", "-redis-url", "http://x"}, nil, "-redis-url"},
+		{"unreachable PostgreSQL", []string{"-database-url", "postgres://parley@127.0.0.1:1/parley?connect_timeout=2"}, nil, "PostgreSQL"},
+		{"bad write wait", []string{"-write-wait", "0s"}, nil, "-write-wait"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

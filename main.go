@@ -19,6 +19,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -64,10 +65,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	if err := serve(ctx, cfg, stderr, ready); err != nil {
-		fmt.Fprintf(stderr, "parley: %v\n", err)
+		fmt.Fprintf(stderr, "parley: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	return 0
+}
+
+// oneLine folds a message that spans lines (some drivers' errors do) into
+// one line, so that a start-up failure is one line on stderr.
+func oneLine(msg string) string {
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

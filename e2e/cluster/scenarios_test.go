@@ -4,13 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/testsvc"
 )
 
 // TestCrossNodeChatInIDOrder: three users on three nodes talk at once in
@@ -379,5 +383,21 @@ func TestNodesStartTogetherOnAnEmptyDatabase(t *testing.T) {
 			}
 			n.register(fmt.Sprint("starter", i))
 		})
+	}
+}
+
+// TestUnreachableRedisStopsStartUp: a node whose Redis cannot be reached
+// does not start; it says so in one line and exits non-zero.
+func TestUnreachableRedisStopsStartUp(t *testing.T) {
+	db := testsvc.Postgres(t)
+	cmd := exec.Command(binary(t), "-addr", "127.0.0.1:0", "-database-url", db, "-redis-url", "redis://127.0.0.1:1/0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the node started without Redis: %s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "parley: ") || !strings.Contains(last, "Redis") {
+		t.Fatalf("last line %q, want one naming Redis", last)
 	}
 }
