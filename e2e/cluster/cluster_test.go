@@ -378,3 +378,14 @@ func (n *node) waitHealth(code int, within time.Duration) {
 		time.Sleep(50 * time.Millisecond) // polling the health endpoint, bounded
 	}
 }
+
+// relay sends text from one connection and checks that the next message
+// the other gets after id after is that one; it returns the message's id.
+func relay(from, to *conn, text string, after int64) int64 {
+	to.t.Helper()
+	id, _ := from.say(text)
+	if got := to.messages(1, after); got[0].ID != id {
+		to.t.Fatalf("got message %d, want %d (%q)", got[0].ID, id, text)
+	}
+	return id
+}

@@ -204,12 +204,7 @@ func TestKilledNodesClientsRecoverElsewhere(t *testing.T) {
 	b, _ := n1.connect(bob)
 	b.changeRoom("k", -1)
 	a.expect("user_joined")
-	id, _ := b.say("before")
-	seen := a.messages(1, 0)
-	if seen[0].ID != id {
-		t.Fatalf("ann saw %d, want %d", seen[0].ID, id)
-	}
-	lastSeen := id
+	lastSeen := relay(b, a, "before", 0)
 
 	killed := time.Now()
 	doomed.kill()
@@ -235,10 +230,7 @@ func TestKilledNodesClientsRecoverElsewhere(t *testing.T) {
 		t.Fatalf("members after the move: %v", rj.Members)
 	}
 	// And the chat goes on across the two remaining nodes.
-	id, _ = b.say("welcome back")
-	if got := a2.messages(1, missed[len(missed)-1]); got[0].ID != id {
-		t.Fatalf("ann got %d, want %d", got[0].ID, id)
-	}
+	relay(b, a2, "welcome back", missed[len(missed)-1])
 }
 
 // TestRedisRestartUnderTraffic: while Redis is down each node serves its
@@ -252,11 +244,7 @@ func TestRedisRestartUnderTraffic(t *testing.T) {
 	a.changeRoom("r", -1)
 	b, _ := n1.connect(bob)
 	b.changeRoom("r", -1)
-	id, _ := a.say("hello")
-	if got := b.messages(1, 0); got[0].ID != id {
-		t.Fatalf("bob got %d, want %d", got[0].ID, id)
-	}
-	last := id
+	last := relay(a, b, "hello", 0)
 
 	c.redis.Stop()
 	var sent []int64
@@ -281,10 +269,7 @@ func TestRedisRestartUnderTraffic(t *testing.T) {
 	for _, n := range []*node{n0, n1} {
 		n.waitHealth(http.StatusOK, 15*time.Second)
 	}
-	id, _ = b.say("we are back")
-	if got := a.messages(1, sent[len(sent)-1]); got[0].ID != id {
-		t.Fatalf("ann got %d, want %d", got[0].ID, id)
-	}
+	relay(b, a, "we are back", sent[len(sent)-1])
 }
 
 // TestLogoutClosesSocketsOnEveryNode: logging out on one node closes the
@@ -315,8 +300,7 @@ func TestDatabaseOutage(t *testing.T) {
 	ann, bob := n0.register("ann"), n1.register("bob")
 	a, _ := n0.connect(ann)
 	b, _ := n1.connect(bob)
-	id, _ := a.say("before")
-	b.messages(1, 0)
+	id := relay(a, b, "before", 0)
 
 	pg.Stop()
 	start := time.Now()
