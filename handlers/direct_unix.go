@@ -25,14 +25,14 @@ func rawConn(nc net.Conn) syscall.RawConn {
 	return raw
 }
 
-// writeDirect writes payload as one frame with a single non-blocking write
-// system call. It reports whether anything was written and returns a copy
-// of what was not; on any error (the socket's buffer full, the connection
-// gone) nothing was written and the frame goes to the writer instead.
-func writeDirect(raw syscall.RawConn, payload []byte) (rest []byte, ok bool) {
+// writeDirect writes frames, each as one final text frame, with a single
+// non-blocking write system call. It reports whether anything was written
+// and returns a copy of what was not; on any error (the socket's buffer
+// full, the connection gone) nothing was written and the frames go to the
+// writer instead.
+func writeDirect(raw syscall.RawConn, frames [][]byte) (rest []byte, ok bool) {
 	bp := framePool.Get().(*[]byte)
-	buf := appendFrameHeader((*bp)[:0], len(payload))
-	buf = append(buf, payload...)
+	buf := appendFrames((*bp)[:0], frames)
 	n := -1
 	err := raw.Write(func(fd uintptr) bool {
 		n, _ = syscall.Write(int(fd), buf)

@@ -18,14 +18,19 @@ const maxPooled = 256 << 10
 // encoded events: they are copied, never modified.
 func writeFrames(nc net.Conn, head []byte, payloads [][]byte) error {
 	bp := framePool.Get().(*[]byte)
-	buf := append((*bp)[:0], head...)
+	buf := appendFrames(append((*bp)[:0], head...), payloads)
+	_, err := nc.Write(buf)
+	putFrameBuf(bp, buf)
+	return err
+}
+
+// appendFrames appends each payload as one unmasked, final text frame.
+func appendFrames(buf []byte, payloads [][]byte) []byte {
 	for _, p := range payloads {
 		buf = appendFrameHeader(buf, len(p))
 		buf = append(buf, p...)
 	}
-	_, err := nc.Write(buf)
-	putFrameBuf(bp, buf)
-	return err
+	return buf
 }
 
 // putFrameBuf returns buf, taken from the pool as bp, unless it grew big.

@@ -74,7 +74,7 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 		client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
 		w := &writer{conn: conn, nc: nc, client: client, wait: cfg.WriteWait}
 		if raw := rawConn(nc); raw != nil {
-			client.SetDirect(func(p []byte) ([]byte, bool) { return writeDirect(raw, p) })
+			client.SetDirect(func(frames [][]byte) ([]byte, bool) { return writeDirect(raw, frames) })
 		}
 		pings := startPings(client, cfg.PongWait*9/10)
 		client.StartWriter(w.run)

@@ -1,8 +1,13 @@
 package load
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
 )
 
 func TestLoadTextRoundTrip(t *testing.T) {
@@ -72,5 +77,32 @@ go_goroutines 10
 	}
 	if _, err := parseMetrics(strings.NewReader("go_goroutines 3\n")); err == nil {
 		t.Error("metrics without the process series were accepted")
+	}
+}
+
+func TestFastMessageAgreesWithJSON(t *testing.T) {
+	text := LoadText(3, 17, 1700000000000000000, 64)
+	parley := chat.EncodeNewMessage(store.Message{ID: 9, Room: "r1", From: "load_3", Text: string(text), Sent: time.Unix(1700000000, 0)})
+	plain := []byte(`{"type":"new_message","payload":{"id":9,"room":"r1","from":"u3","message":"` + string(text) + `","sent":"2023-11-14T22:13:20.000Z"}}`)
+	for _, data := range [][]byte{parley, plain} {
+		got, ok := fastMessage(data)
+		var env envelope
+		if err := json.Unmarshal(data, &env); err != nil {
+			t.Fatal(err)
+		}
+		if !ok || got != env.Payload.Message || got != string(text) {
+			t.Errorf("fastMessage(%s) = %q, %v; JSON says %q", data, got, ok, env.Payload.Message)
+		}
+	}
+	for _, data := range []string{
+		`{"type":"new_message","payload":{"id":1,"room":"r","from":"a","message":"say \"hi\"","sent":"x"}}`, // escapes: JSON's job
+		`{"type":"ack","payload":{"id":"m1","message_id":4}}`,
+		`{"type":"room_joined","payload":{"room":"r","members":[],"history":[{"message":"L 1 2 3"}]}}`,
+		`{"type":"new_message","payload":{"id":1,"message":"unterminated`,
+		``,
+	} {
+		if got, ok := fastMessage([]byte(data)); ok {
+			t.Errorf("fastMessage(%s) = %q, want a fall back to JSON", data, got)
+		}
 	}
 }

@@ -56,8 +56,10 @@ type Client struct {
 	final   bool          // the writer has finished for good: none starts again
 	ping    bool          // a ping is due
 	exited  chan struct{} // closed when the running writer ends, for WaitWriter
-	direct  func(payload []byte) (rest []byte, ok bool)
-	head    []byte // the unsent rest of a frame written directly
+	direct  func(frames [][]byte) (rest []byte, ok bool)
+	head    []byte   // the unsent rest of a frame written directly
+	fl      *flusher // writes the queue directly when no writer runs
+	dirty   bool     // c is on fl's list
 }
 
 // Batch is what the writer is to send next, filled by Next: the rest of a
@@ -139,25 +141,25 @@ func (c *Client) enqueue(id int64, payload []byte) bool {
 }
 
 // push queues a frame; c.mu is held.
+//
+// With a direct function installed and no writer running, the frame is
+// only queued and the client put on its flusher's list (once); the flusher
+// then hands everything queued meanwhile to the socket in one write. So a
+// frame for an idle connection needs no goroutine of its own, and when
+// deliveries outpace the flusher, each write carries several frames.
 func (c *Client) push(payload []byte) bool {
 	if len(c.queue) >= c.hub.cfg.QueueFrames || c.qbytes+len(payload) > c.hub.cfg.QueueBytes {
 		return false
 	}
-	if c.direct != nil && !c.running && !c.final && len(c.queue) == 0 && len(c.head) == 0 {
-		// Nothing waits before this frame: try to hand it to the socket
-		// right here, without a writer goroutine.
-		if rest, ok := c.direct(payload); ok {
-			if len(rest) > 0 {
-				c.head = rest
-				if c.needWriter() {
-					go c.run()
-				}
-			}
-			return true
-		}
-	}
 	c.queue = append(c.queue, payload)
 	c.qbytes += len(payload)
+	if c.direct != nil && !c.running && !c.final && len(c.head) == 0 {
+		if !c.dirty {
+			c.dirty = true
+			c.fl.add(c)
+		}
+		return true
+	}
 	if c.run != nil {
 		if c.needWriter() {
 			go c.run()
@@ -169,6 +171,35 @@ func (c *Client) push(payload []byte) bool {
 	default:
 	}
 	return true
+}
+
+// flushQueued is the flusher's work for c: everything queued goes to the
+// socket in one direct write, under the client's lock, which keeps it the
+// only writer meanwhile. What does not fit in the socket's buffer, or
+// meets an error, is left to a writer goroutine. Nothing happens once a
+// writer runs (it sends the queue itself) or the client has finished.
+func (c *Client) flushQueued() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dirty = false
+	if c.running || c.final || len(c.queue) == 0 || len(c.head) > 0 {
+		return
+	}
+	rest, ok := c.direct(c.queue)
+	if ok {
+		clear(c.queue)
+		c.queue, c.qbytes = c.queue[:0], 0
+		if cap(c.queue) > 64 {
+			c.queue = nil
+		}
+		if len(rest) == 0 {
+			return
+		}
+		c.head = rest
+	}
+	if c.needWriter() {
+		go c.run()
+	}
 }
 
 // needWriter reports whether the caller must start the writer, and marks
@@ -195,16 +226,18 @@ func (c *Client) StartWriter(run func()) {
 	}
 }
 
-// SetDirect installs a function that writes one frame to the connection
-// without blocking: it reports whether it wrote anything and returns the
-// part of the frame it could not write (a copy), which the writer sends
-// first. With it, a frame for an idle connection goes straight to the
-// socket from the goroutine that queues it, under the client's lock, which
-// keeps it the only writer meanwhile; only a frame that does not fit in the
-// socket's buffer starts a writer goroutine. Call it before StartWriter.
-func (c *Client) SetDirect(f func(payload []byte) (rest []byte, ok bool)) {
+// SetDirect installs a function that writes frames to the connection
+// without blocking, all in one write: it reports whether it wrote anything
+// and returns the part it could not write (a copy), which the writer sends
+// first. With it, frames for an idle connection are written by the hub's
+// flusher (see push) instead of a writer goroutine; only what does not fit
+// in the socket's buffer starts a writer. Call it before StartWriter.
+func (c *Client) SetDirect(f func(frames [][]byte) (rest []byte, ok bool)) {
 	c.mu.Lock()
 	c.direct = f
+	if c.fl == nil {
+		c.fl = c.hub.flusherFor()
+	}
 	c.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -69,6 +70,10 @@ type Hub struct {
 	// call that reports it, so the cluster sees them in the order they
 	// happened. Taken before mu.
 	presenceMu [64]sync.Mutex
+
+	flushOnce sync.Once
+	flushers  []flusher
+	flushNext atomic.Uint64
 }
 
 type room struct {

@@ -113,33 +113,68 @@ func TestWaitWriterWithoutWriter(t *testing.T) {
 
 func TestDirectWritesSkipTheWriterUntilTheSocketIsFull(t *testing.T) {
 	c := benchClient()
-	var direct []string
+	calls := make(chan string, 16) // each direct write: its frames, space-separated
 	full := false
-	c.SetDirect(func(p []byte) ([]byte, bool) {
-		switch {
-		case full:
+	c.SetDirect(func(frames [][]byte) ([]byte, bool) {
+		var names []string
+		for _, f := range frames {
+			names = append(names, string(f))
+		}
+		if full {
+			calls <- "refused: " + strings.Join(names, " ")
 			return nil, false
-		case string(p) == "half":
+		}
+		if names[len(names)-1] == "half" {
 			full = true
-			direct = append(direct, "ha")
+			calls <- strings.Join(names, " ")
 			return []byte("lf"), true
 		}
-		direct = append(direct, string(p))
+		calls <- strings.Join(names, " ")
 		return nil, true
 	})
 	w := newRecordingWriter(c)
+
 	c.enqueue(0, []byte("a"))
-	c.enqueue(0, []byte("b"))
-	if got, runs := w.seen(); len(got) != 0 || runs != 0 || strings.Join(direct, " ") != "a b" {
-		t.Fatalf("direct %q, writer %q in %d runs", direct, got, runs)
+	if got := <-calls; got != "a" {
+		t.Fatalf("first direct write %q, want a", got)
 	}
-	// A frame written in part: the writer sends its rest before anything else.
+	// Frames queued before the flusher gets to the client share one write.
 	c.mu.Lock()
-	c.push([]byte("half"))
+	c.push([]byte("b"))
 	c.push([]byte("c"))
 	c.mu.Unlock()
+	if got := <-calls; got != "b c" {
+		t.Fatalf("second direct write %q, want \"b c\"", got)
+	}
+	if got, runs := w.seen(); len(got) != 0 || runs != 0 {
+		t.Fatalf("the writer ran: %q in %d runs", got, runs)
+	}
+
+	// A write that took only part: the writer sends the rest before
+	// anything queued after it, and the flusher keeps out of its way.
+	c.mu.Lock()
+	c.push([]byte("d"))
+	c.push([]byte("half"))
+	c.mu.Unlock()
+	if got := <-calls; got != "d half" {
+		t.Fatalf("third direct write %q", got)
+	}
 	<-w.ran
-	if got, _ := w.seen(); strings.Join(got, " ") != "head:lf c" || strings.Join(direct, " ") != "a b ha" {
-		t.Fatalf("direct %q, writer %q", direct, got)
+	c.enqueue(0, []byte("e")) // the socket is "full" now: refused, so the writer sends it
+	if got := <-calls; got != "refused: e" {
+		t.Fatalf("fourth direct write %q", got)
+	}
+	<-w.ran
+	if got, _ := w.seen(); strings.Join(got, " ") != "head:lf e" {
+		t.Fatalf("writer sent %q, want the rest of half, then e", got)
+	}
+	c.Close(CloseGoingAway, "bye", false)
+	<-w.ran
+	c.WaitWriter()
+	c.enqueue(0, []byte("late"))
+	select {
+	case got := <-calls:
+		t.Fatalf("a direct write after the close: %q", got)
+	default:
 	}
 }
