@@ -21,6 +21,7 @@ import (
 // config holds the command-line settings.
 type config struct {
 	parleyBin, plainBin, loadBin string
+	parleyArgs                   string // extra flags for Parley, space-separated
 	targets, scenarios           []string
 	runs                         int
 	serverCPU, loadCPU           string
@@ -43,6 +44,7 @@ func main() {
 	var c config
 	var targets, scenarios string
 	flag.StringVar(&c.parleyBin, "parley", "bin/parley", "Parley server binary")
+	flag.StringVar(&c.parleyArgs, "parley-args", "", "extra flags for Parley, space-separated (e.g. \"-pprof 127.0.0.1:6060\")")
 	flag.StringVar(&c.plainBin, "plain", "bin/plainchat", "comparison server binary")
 	flag.StringVar(&c.loadBin, "load", "bin/parleyload", "load tool binary")
 	flag.StringVar(&targets, "targets", "parley,plain", "servers to measure, in order")

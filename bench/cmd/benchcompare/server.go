@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -45,6 +46,7 @@ func startServer(ctx context.Context, c config, target, dataDir string) (*server
 	if target == "parley" {
 		args = append(args, "-data", dataDir, "-login-rate", "1000000",
 			"-msg-rate", "1000000", "-msg-burst", "1000000")
+		args = append(args, strings.Fields(c.parleyArgs)...)
 	}
 	name := c.binary(target)
 	if c.serverCPU != "" {

@@ -51,6 +51,9 @@ type Store struct {
 	newestMu sync.Mutex
 	newest   map[string]int64
 
+	// sessions caches recently touched sessions (see sessionCache).
+	sessions sessionCache
+
 	// The statements of the hot paths, prepared once (database/sql keeps
 	// them prepared on each connection of their pool).
 	insertMsg, roomNewest *sql.Stmt // on w

@@ -58,8 +58,12 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, now time
 // use; a session idle for longer than maxIdle is deleted and reported as
 // ErrNotFound. Check and update happen in one write transaction.
 func (s *Store) TouchSession(ctx context.Context, id string, now time.Time, maxIdle time.Duration) (string, error) {
-	// Most touches find the session recently used: a read, no write.
-	var user string
+	nowMS := ms(now)
+	user, ok, epoch := s.sessions.lookup(id, nowMS)
+	if ok {
+		return user, nil
+	}
+	// Most other touches find the session recently used: a read, no write.
 	var last int64
 	err := s.r.QueryRowContext(ctx, `SELECT username, last_used_ms FROM sessions WHERE id = ?`, id).Scan(&user, &last)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,7 +72,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time, maxI
 	if err != nil {
 		return "", wrap(ctx, err)
 	}
-	if age := ms(now) - last; age >= 0 && age < store.TouchResolution.Milliseconds() {
+	if age := nowMS - last; age >= 0 && age < store.TouchResolution.Milliseconds() {
+		s.sessions.remember(id, user, last, epoch, nowMS)
 		return user, nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -90,19 +95,22 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time, maxI
 		if err := tx.Commit(); err != nil {
 			return "", wrap(ctx, err)
 		}
+		s.sessions.forget(id)
 		return "", store.ErrNotFound
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used_ms = MAX(last_used_ms, ?) WHERE id = ?`, ms(now), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used_ms = MAX(last_used_ms, ?) WHERE id = ?`, nowMS, id); err != nil {
 		return "", wrap(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return "", wrap(ctx, err)
 	}
+	s.sessions.remember(id, user, max(last, nowMS), epoch, nowMS)
 	return user, nil
 }
 
 // DeleteSession removes a session; a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	s.sessions.forget(id) // also on error: the next touch asks the database
 	return wrap(ctx, err)
 }
