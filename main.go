@@ -141,6 +141,8 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 	chatCfg.Logger = log
 	chatCfg.Metrics = chat.NewMetrics(reg)
 	chatCfg.MsgRate, chatCfg.MsgBurst = cfg.MsgRate, cfg.MsgBurst
+	retention := store.Retention{MaxAge: cfg.Retention, MaxPerRoom: cfg.RetentionPerRoom}
+	chatCfg.Retention = retention
 	hub, err := chat.NewHub(chatCfg)
 	if err != nil {
 		ln.Close()
@@ -150,7 +152,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 		cl.OnSessionEnded(hub.CloseLocalSession)
 		cl.OnLeft(hub.AnnounceLeft)
 	}
-	stopPruner := store.StartPruner(st, store.Retention{MaxAge: cfg.Retention, MaxPerRoom: cfg.RetentionPerRoom}, time.Minute, log)
+	stopPruner := store.StartPruner(st, retention, time.Minute, log)
 	defer stopPruner()
 
 	var shutting atomic.Bool

@@ -60,9 +60,13 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 		user, _ := conn.Locals(middleware.LocalUser).(string)
 		session, _ := conn.Locals(middleware.LocalSession).(string)
 		nc := conn.NetConn()
+		var direct func([][]byte) ([]byte, bool)
+		if raw := rawConn(nc); raw != nil {
+			direct = func(frames [][]byte) ([]byte, bool) { return writeDirect(raw, frames) }
+		}
 		var client *chat.Client
 		var err error
-		onFreshStack(func() { client, err = cfg.Hub.Connect(context.Background(), user, session) })
+		onFreshStack(func() { client, err = cfg.Hub.ConnectDirect(context.Background(), user, session, direct) })
 		if err != nil {
 			code, reason := chat.CloseGoingAway, "server shutting down"
 			if errors.Is(err, chat.ErrSessionEnded) {
@@ -73,9 +77,6 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 		}
 		client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
 		w := &writer{conn: conn, nc: nc, client: client, wait: cfg.WriteWait}
-		if raw := rawConn(nc); raw != nil {
-			client.SetDirect(func(frames [][]byte) ([]byte, bool) { return writeDirect(raw, frames) })
-		}
 		pings := startPings(client, cfg.PongWait*9/10)
 		client.StartWriter(w.run)
 

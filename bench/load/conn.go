@@ -160,6 +160,9 @@ func (c *Conn) read() {
 			}
 			continue
 		}
+		if ignored(data) {
+			continue
+		}
 		var env envelope
 		if json.Unmarshal(data, &env) != nil {
 			c.fail("undecodable event")
@@ -233,6 +236,19 @@ func fastMessage(data []byte) (string, bool) {
 		return "", false
 	}
 	return string(rest[:j]), true
+}
+
+// ignored reports whether data is an event the load tool has no use for
+// (presence and typing), told by its type alone: a storm of thousands of
+// joins into one room brings each member thousands of user_joined events,
+// and decoding each would make the load tool the bottleneck.
+func ignored(data []byte) bool {
+	for _, t := range []string{`{"type":"user_joined",`, `{"type":"user_left",`, `{"type":"typing",`} {
+		if bytes.HasPrefix(data, []byte(t)) {
+			return true
+		}
+	}
+	return false
 }
 
 // forward hands ev to the controlling goroutine without blocking; an event

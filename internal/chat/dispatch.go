@@ -162,8 +162,6 @@ func (c *Client) handleHistory(ctx context.Context, in Inbound) (int64, *Error) 
 // nil on connect.
 func (h *Hub) enterRoom(ctx context.Context, c *Client, roomName string, since int64, hasSince *bool) *Error {
 	withSince := hasSince != nil && *hasSince
-	var history []store.Message
-	var complete bool
 	var members []string
 	if withSince {
 		// A since beyond the room's newest message names no message.
@@ -192,31 +190,84 @@ func (h *Hub) enterRoom(ctx context.Context, c *Client, roomName string, since i
 	if err := h.broker.Ready(ctx, roomName); err != nil {
 		h.log.Error("subscribing to a room failed", "room", roomName, "err", err)
 	}
-	var err error
-	if withSince {
-		history, complete, err = h.cfg.Store.Since(ctx, roomName, since, MaxRecovered)
-	} else {
-		history, err = h.cfg.Store.History(ctx, roomName, 0, HistoryOnJoin)
+	if !withSince {
+		return h.joinedFromRecent(ctx, c, roomName, members)
 	}
+	history, complete, err := h.cfg.Store.Since(ctx, roomName, since, MaxRecovered)
 	var failure *Error
 	if err != nil {
 		history = nil
 		failure = h.unavailable("reading history failed", roomName, err)
 	}
 	payload := roomJoined{Room: roomName, Members: members, History: viewsOf(history)}
-	if withSince && failure == nil {
+	if failure == nil {
 		payload.Recovered = &complete
 	}
 	upTo := since
 	if n := len(history); n > 0 {
 		upTo = history[n-1].ID
-	} else if !withSince {
-		upTo = 0
 	}
 	if !c.finishJoin(encode(TypeRoomJoined, payload), upTo) {
 		h.evict(c)
 	}
 	return failure
+}
+
+// joinedFromRecent queues room_joined with the room's newest messages: from
+// the room's cache of them when it is valid, otherwise from the store
+// (filling the cache). Messages retention deletes are left out either way.
+func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, members []string) *Error {
+	keep := HistoryOnJoin
+	if n := h.cfg.Retention.MaxPerRoom; n > 0 && n < keep {
+		keep = n
+	}
+	var notBefore int64
+	if age := h.cfg.Retention.MaxAge; age > 0 {
+		notBefore = h.cfg.Now().Add(-age).UnixMilli()
+	}
+	h.mu.RLock()
+	r := h.rooms[roomName]
+	h.mu.RUnlock()
+	var views []cachedView
+	var ok bool
+	var version uint64
+	if r != nil {
+		views, ok, version = r.recent.snapshot(keep, notBefore)
+	}
+	var failure *Error
+	if !ok {
+		msgs, err := h.cfg.Store.History(ctx, roomName, 0, HistoryOnJoin)
+		if err != nil {
+			failure = h.unavailable("reading history failed", roomName, err)
+		} else if r != nil {
+			r.recent.fill(msgs, version)
+		}
+		views = viewsFrom(msgs, keep, notBefore)
+	}
+	var upTo int64
+	if n := len(views); n > 0 {
+		upTo = views[n-1].id
+	}
+	if !c.finishJoin(encodeRoomJoined(roomName, members, views, nil), upTo) {
+		h.evict(c)
+	}
+	return failure
+}
+
+// viewsFrom encodes the newest keep of msgs sent at or after notBefore
+// (Unix ms), as the cache would hold them.
+func viewsFrom(msgs []store.Message, keep int, notBefore int64) []cachedView {
+	if len(msgs) > keep {
+		msgs = msgs[len(msgs)-keep:]
+	}
+	out := make([]cachedView, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Sent.UnixMilli() < notBefore {
+			continue
+		}
+		out = append(out, cachedView{id: m.ID, sent: m.Sent.UnixMilli(), view: mustJSON(viewOf(m))})
+	}
+	return out
 }
 
 func (h *Hub) unavailable(what, roomName string, err error) *Error {

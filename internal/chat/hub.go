@@ -43,6 +43,9 @@ type Config struct {
 	TypingEvery time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Retention is what the store's pruner deletes; room_joined leaves
+	// those messages out even before the pruner gets to them.
+	Retention store.Retention
 }
 
 // Hub owns the rooms and their members on this node.
@@ -81,6 +84,22 @@ type room struct {
 	members map[*Client]struct{}
 	users   map[string]int       // connections per user
 	typing  map[string]time.Time // last relayed typing per user
+	recent  recent               // the newest messages, for room_joined
+	sorted  []string             // users' names, sorted; nil when users changed
+}
+
+// memberList returns the room's users, sorted. The slice is shared by
+// every caller until the users change: nobody may modify it. Hub.mu is
+// held for writing.
+func (r *room) memberList() []string {
+	if r.sorted == nil {
+		r.sorted = make([]string, 0, len(r.users))
+		for u := range r.users {
+			r.sorted = append(r.sorted, u)
+		}
+		sort.Strings(r.sorted)
+	}
+	return r.sorted
 }
 
 // ErrClosed is returned by Connect once Shutdown has begun.
@@ -156,14 +175,12 @@ func (h *Hub) publishMessages(msgs []store.Message) {
 // deliver is the broker's handler: it queues the event for every local
 // member of room, except the connections of the user it names in Except.
 func (h *Hub) deliver(roomName string, e broker.Event) {
-	h.deliverExcept(roomName, e.ID, e.Payload, e.Except)
-}
-
-func (h *Hub) deliverExcept(roomName string, id int64, payload []byte, skip string) {
 	var slow []*Client
 	n := 0
+	id, payload, skip := e.ID, e.Payload, e.Except
 	h.mu.RLock()
 	if r := h.rooms[roomName]; r != nil {
+		r.recent.delivered(id, e.Prev, payload)
 		for c := range r.members {
 			if skip != "" && c.user == skip {
 				continue
@@ -208,12 +225,22 @@ func (h *Hub) AnnounceLeft(room, user string) {
 // Connect registers an authenticated connection and puts it in the room
 // `general`, queueing room_joined as its first event.
 func (h *Hub) Connect(ctx context.Context, user, session string) (*Client, error) {
+	return h.ConnectDirect(ctx, user, session, nil)
+}
+
+// ConnectDirect is Connect for a transport that can write without
+// blocking: direct is installed (see SetDirect) before room_joined is
+// queued, so that even the first event needs no writer goroutine.
+func (h *Hub) ConnectDirect(ctx context.Context, user, session string, direct func(frames [][]byte) (rest []byte, ok bool)) (*Client, error) {
 	c := &Client{
 		hub:     h,
 		user:    user,
 		session: session,
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.MsgRate), h.cfg.MsgBurst),
 		wake:    make(chan struct{}, 1),
+	}
+	if direct != nil {
+		c.direct, c.fl = direct, h.flusherFor()
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -273,10 +300,10 @@ func (h *Hub) join(ctx context.Context, c *Client, roomName string) []string {
 	r.members[c] = struct{}{}
 	r.users[c.user]++
 	first := r.users[c.user] == 1
-	members := make([]string, 0, len(r.users))
-	for u := range r.users {
-		members = append(members, u)
+	if first {
+		r.sorted = nil
 	}
+	members := r.memberList()
 	h.mu.Unlock()
 	if p := h.cfg.Presence; p != nil {
 		if first {
@@ -287,8 +314,8 @@ func (h *Hub) join(ctx context.Context, c *Client, roomName string) []string {
 			}
 		}
 		members = h.clusterMembers(ctx, roomName, members)
+		sort.Strings(members)
 	}
-	sort.Strings(members)
 	if first {
 		h.publishPresence(roomName, TypeUserJoined, c.user)
 	}
@@ -301,7 +328,7 @@ func (h *Hub) clusterMembers(ctx context.Context, roomName string, local []strin
 	all, err := h.cfg.Presence.Members(ctx, roomName)
 	if err != nil {
 		h.log.Error("presence: members failed", "room", roomName, "err", err)
-		return local
+		return slices.Clone(local) // the caller sorts it; local is shared
 	}
 	for _, u := range local { // a failed earlier Join may have left one out
 		if !slices.Contains(all, u) {
@@ -334,15 +361,12 @@ func (h *Hub) rejoin(ctx context.Context, c *Client, roomName string) []string {
 		return nil
 	}
 	c.beginJoin()
-	members := make([]string, 0, len(r.users))
-	for u := range r.users {
-		members = append(members, u)
-	}
+	members := r.memberList()
 	h.mu.Unlock()
 	if h.cfg.Presence != nil {
 		members = h.clusterMembers(ctx, roomName, members)
+		sort.Strings(members)
 	}
-	sort.Strings(members)
 	return members
 }
 
@@ -379,6 +403,7 @@ func (h *Hub) leave(c *Client) {
 	if last {
 		delete(r.users, c.user)
 		delete(r.typing, c.user)
+		r.sorted = nil
 	}
 	if len(r.members) == 0 {
 		delete(h.rooms, roomName)

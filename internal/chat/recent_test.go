@@ -1,0 +1,141 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/store"
+)
+
+func testMessage(id, prev int64, sent time.Time) store.Message {
+	return store.Message{ID: id, Prev: prev, Room: "r", From: "alice", Text: fmt.Sprintf("m%d <&> \"q\" é", id), Sent: sent}
+}
+
+func TestEncodeRoomJoinedMatchesEncode(t *testing.T) {
+	base := time.Date(2026, 12, 1, 12, 0, 0, 123e6, time.UTC)
+	var msgs []store.Message
+	for i := int64(1); i <= 3; i++ {
+		msgs = append(msgs, testMessage(i, i-1, base.Add(time.Duration(i)*time.Second)))
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		members   []string
+		history   []store.Message
+		recovered *bool
+	}{
+		{[]string{"alice", "bob"}, msgs, nil},
+		{[]string{}, nil, nil},
+		{nil, msgs[:1], &yes},
+		{[]string{"<b>"}, msgs, &no},
+	} {
+		want := encode(TypeRoomJoined, roomJoined{Room: "r", Members: orEmpty(tc.members), History: viewsOf(orNone(tc.history)), Recovered: tc.recovered})
+		got := encodeRoomJoined("r", tc.members, viewsFrom(tc.history, HistoryOnJoin, 0), tc.recovered)
+		if string(got) != string(want) {
+			t.Errorf("encodeRoomJoined:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func orNone(m []store.Message) []store.Message {
+	if m == nil {
+		return []store.Message{}
+	}
+	return m
+}
+
+// ids lists the ids of what a snapshot holds, or "invalid".
+func ids(r *recent, keep int, notBefore int64) string {
+	views, ok, _ := r.snapshot(keep, notBefore)
+	if !ok {
+		return "invalid"
+	}
+	var b strings.Builder
+	for i, v := range views {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, v.id)
+	}
+	return b.String()
+}
+
+func TestRecentFollowsDeliveriesAndStopsAtAGap(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	deliver := func(r *recent, id, prev int64) {
+		r.delivered(id, prev, EncodeNewMessage(testMessage(id, prev, base.Add(time.Duration(id)*time.Second))))
+	}
+	var r recent
+	_, _, v := r.snapshot(HistoryOnJoin, 0)
+	deliver(&r, 1, 0)
+	r.fill(nil, v) // read before message 1 was delivered: refused
+	if got := ids(&r, HistoryOnJoin, 0); got != "invalid" {
+		t.Fatalf("filled across a delivery: %s", got)
+	}
+	_, _, v = r.snapshot(HistoryOnJoin, 0)
+	r.fill([]store.Message{testMessage(1, 0, base.Add(time.Second))}, v)
+	deliver(&r, 2, 1)
+	deliver(&r, 2, 1) // a repeat
+	deliver(&r, 3, 2)
+	r.delivered(0, 0, encode(TypeUserJoined, roomUser{Room: "r", User: "bob"})) // not a message
+	if got := ids(&r, HistoryOnJoin, 0); got != "1 2 3" {
+		t.Fatalf("after 2 and 3: %s", got)
+	}
+	if got := ids(&r, 2, 0); got != "2 3" {
+		t.Fatalf("newest 2: %s", got)
+	}
+	if got := ids(&r, HistoryOnJoin, base.Add(2*time.Second).UnixMilli()); got != "2 3" {
+		t.Fatalf("sent from +2s: %s", got)
+	}
+	// The views are what a store read would give.
+	views, _, _ := r.snapshot(HistoryOnJoin, 0)
+	want := viewsFrom([]store.Message{testMessage(1, 0, base.Add(time.Second)), testMessage(2, 1, base.Add(2*time.Second)), testMessage(3, 2, base.Add(3*time.Second))}, HistoryOnJoin, 0)
+	for i := range want {
+		if string(views[i].view) != string(want[i].view) || views[i].sent != want[i].sent {
+			t.Fatalf("view %d: %s (sent %d), want %s (sent %d)", i, views[i].view, views[i].sent, want[i].view, want[i].sent)
+		}
+	}
+	deliver(&r, 5, 4) // 4 never came
+	if got := ids(&r, HistoryOnJoin, 0); got != "invalid" {
+		t.Fatalf("after a gap: %s", got)
+	}
+	deliver(&r, 6, 5) // still invalid until a fill
+	if got := ids(&r, HistoryOnJoin, 0); got != "invalid" {
+		t.Fatalf("after the gap: %s", got)
+	}
+}
+
+func TestRecentKeepsTheNewestFifty(t *testing.T) {
+	base := time.Now().UTC()
+	var r recent
+	_, _, v := r.snapshot(HistoryOnJoin, 0)
+	r.fill(nil, v) // an empty room
+	for id := int64(1); id <= 120; id++ {
+		r.delivered(id, id-1, EncodeNewMessage(testMessage(id, id-1, base)))
+	}
+	views, ok, _ := r.snapshot(HistoryOnJoin, 0)
+	if !ok || len(views) != HistoryOnJoin || views[0].id != 71 || views[len(views)-1].id != 120 {
+		t.Fatalf("holds %d views, ok %v", len(views), ok)
+	}
+}
+
+func TestViewOfPayloadRefusesOtherEvents(t *testing.T) {
+	for _, p := range []string{
+		`{"type":"user_joined","payload":{"room":"r","user":"u"}}`,
+		`{"type":"new_message","payload":{}}`,
+		`{"type":"new_message","payload":{"id":1,"sent":"not a time.........."}}`,
+		``,
+	} {
+		if _, _, ok := viewOfPayload([]byte(p)); ok {
+			t.Errorf("viewOfPayload(%s) accepted", p)
+		}
+	}
+}
