@@ -46,12 +46,13 @@ func AccessLog(log *slog.Logger, m *HTTPMetrics) fiber.Handler {
 			route = r.Path
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-		log.Info("http",
-			"method", c.Method(),
-			"path", c.Path(),
-			"status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000,
-			"ip", c.IP(),
+		// LogAttrs with typed attributes: no boxing per request.
+		log.LogAttrs(c.Context(), slog.LevelInfo, "http",
+			slog.String("method", c.Method()),
+			slog.String("path", c.Path()),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("ip", c.IP()),
 		)
 		return err
 	}

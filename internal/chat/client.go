@@ -219,7 +219,8 @@ func (c *Client) needWriter() bool {
 func (c *Client) StartWriter(run func()) {
 	c.mu.Lock()
 	c.run = run
-	start := (len(c.queue) > 0 || c.closing || c.ping) && c.needWriter()
+	// Frames the flusher is about to write need no writer.
+	start := ((len(c.queue) > 0 && !c.dirty) || c.closing || c.ping) && c.needWriter()
 	c.mu.Unlock()
 	if start {
 		go run()

@@ -227,6 +227,12 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 	}
 	h.mu.RLock()
 	r := h.rooms[roomName]
+	var membersJSON []byte
+	if r != nil {
+		membersJSON = r.membersJSON(members)
+	} else {
+		membersJSON = mustJSON(orEmptyList(members))
+	}
 	h.mu.RUnlock()
 	var views []cachedView
 	var ok bool
@@ -248,7 +254,7 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 	if n := len(views); n > 0 {
 		upTo = views[n-1].id
 	}
-	if !c.finishJoin(encodeRoomJoined(roomName, members, views, nil), upTo) {
+	if !c.finishJoin(encodeRoomJoined(roomName, membersJSON, views, nil), upTo) {
 		h.evict(c)
 	}
 	return failure

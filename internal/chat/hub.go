@@ -86,6 +86,32 @@ type room struct {
 	typing  map[string]time.Time // last relayed typing per user
 	recent  recent               // the newest messages, for room_joined
 	sorted  []string             // users' names, sorted; nil when users changed
+	// sortedJSON is sorted as JSON, made by the first join that needs it;
+	// guarded by jsonMu as well as Hub.mu (joins set it holding Hub.mu
+	// only for reading).
+	jsonMu     sync.Mutex
+	sortedJSON []byte
+}
+
+// membersJSON returns members as a JSON array, from the room's cache when
+// members is the room's current sorted list. Hub.mu is held for reading.
+func (r *room) membersJSON(members []string) []byte {
+	if len(members) == 0 || len(r.sorted) != len(members) || &r.sorted[0] != &members[0] {
+		return mustJSON(orEmptyList(members))
+	}
+	r.jsonMu.Lock()
+	defer r.jsonMu.Unlock()
+	if r.sortedJSON == nil {
+		r.sortedJSON = mustJSON(members)
+	}
+	return r.sortedJSON
+}
+
+func orEmptyList(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // memberList returns the room's users, sorted. The slice is shared by
@@ -93,6 +119,9 @@ type room struct {
 // held for writing.
 func (r *room) memberList() []string {
 	if r.sorted == nil {
+		r.jsonMu.Lock()
+		r.sortedJSON = nil
+		r.jsonMu.Unlock()
 		r.sorted = make([]string, 0, len(r.users))
 		for u := range r.users {
 			r.sorted = append(r.sorted, u)

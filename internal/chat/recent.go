@@ -129,11 +129,8 @@ func (r *recent) fill(msgs []store.Message, version uint64) {
 
 // encodeRoomJoined renders room_joined with history entries already
 // encoded; it writes what encode(TypeRoomJoined, roomJoined{...}) would.
-func encodeRoomJoined(room string, members []string, history []cachedView, recovered *bool) []byte {
-	size := 64 + len(room)
-	for _, m := range members {
-		size += len(m) + 3
-	}
+func encodeRoomJoined(room string, membersJSON []byte, history []cachedView, recovered *bool) []byte {
+	size := 64 + len(room) + len(membersJSON)
 	for _, h := range history {
 		size += len(h.view) + 1
 	}
@@ -141,10 +138,7 @@ func encodeRoomJoined(room string, members []string, history []cachedView, recov
 	b = append(b, `{"type":"room_joined","payload":{"room":`...)
 	b = appendJSON(b, room)
 	b = append(b, `,"members":`...)
-	if members == nil {
-		members = []string{}
-	}
-	b = appendJSON(b, members)
+	b = append(b, membersJSON...)
 	b = append(b, `,"history":[`...)
 	for i, h := range history {
 		if i > 0 {

@@ -30,19 +30,12 @@ func TestEncodeRoomJoinedMatchesEncode(t *testing.T) {
 		{nil, msgs[:1], &yes},
 		{[]string{"<b>"}, msgs, &no},
 	} {
-		want := encode(TypeRoomJoined, roomJoined{Room: "r", Members: orEmpty(tc.members), History: viewsOf(orNone(tc.history)), Recovered: tc.recovered})
-		got := encodeRoomJoined("r", tc.members, viewsFrom(tc.history, HistoryOnJoin, 0), tc.recovered)
+		want := encode(TypeRoomJoined, roomJoined{Room: "r", Members: orEmptyList(tc.members), History: viewsOf(orNone(tc.history)), Recovered: tc.recovered})
+		got := encodeRoomJoined("r", mustJSON(orEmptyList(tc.members)), viewsFrom(tc.history, HistoryOnJoin, 0), tc.recovered)
 		if string(got) != string(want) {
 			t.Errorf("encodeRoomJoined:\n got %s\nwant %s", got, want)
 		}
 	}
-}
-
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func orNone(m []store.Message) []store.Message {
