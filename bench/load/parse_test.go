@@ -106,3 +106,24 @@ func TestFastMessageAgreesWithJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestFastRoomJoined(t *testing.T) {
+	for data, want := range map[string]string{
+		`{"type":"room_joined","payload":{"room":"general","members":["a"],"history":[{"id":1,"room":"general","from":"a","message":"\"x\"","sent":"s"}]}}`: "general",
+		`{"type":"room_joined","payload":{"room":"r-1_2","members":[],"history":[]}}`:                                                                       "r-1_2",
+	} {
+		got, ok := fastRoomJoined([]byte(data))
+		var env envelope
+		if err := json.Unmarshal([]byte(data), &env); err != nil {
+			t.Fatal(err)
+		}
+		if !ok || got != want || got != env.Payload.Room {
+			t.Errorf("fastRoomJoined(%s) = %q, %v; JSON says %q", data, got, ok, env.Payload.Room)
+		}
+	}
+	for _, data := range []string{`{"type":"room_joined","payload":{"members":[],"room":"x"}}`, `{"type":"new_message","payload":{"room":"x"}}`, `{"type":"room_joined","payload":{"room":""}}`} {
+		if got, ok := fastRoomJoined([]byte(data)); ok {
+			t.Errorf("fastRoomJoined(%s) = %q, want a fall back to JSON", data, got)
+		}
+	}
+}

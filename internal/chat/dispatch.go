@@ -234,11 +234,12 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 		membersJSON = mustJSON(orEmptyList(members))
 	}
 	h.mu.RUnlock()
-	var views []cachedView
+	var payload []byte
+	var upTo int64
 	var ok bool
 	var version uint64
 	if r != nil {
-		views, ok, version = r.recent.snapshot(keep, notBefore)
+		payload, upTo, ok, version = r.recent.roomJoined(roomName, membersJSON, keep, notBefore)
 	}
 	var failure *Error
 	if !ok {
@@ -248,13 +249,13 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 		} else if r != nil {
 			r.recent.fill(msgs, version)
 		}
-		views = viewsFrom(msgs, keep, notBefore)
+		views := viewsFrom(msgs, keep, notBefore)
+		if n := len(views); n > 0 {
+			upTo = views[n-1].id
+		}
+		payload = encodeRoomJoined(roomName, membersJSON, views, nil)
 	}
-	var upTo int64
-	if n := len(views); n > 0 {
-		upTo = views[n-1].id
-	}
-	if !c.finishJoin(encodeRoomJoined(roomName, membersJSON, views, nil), upTo) {
+	if !c.finishJoin(payload, upTo) {
 		h.evict(c)
 	}
 	return failure

@@ -36,6 +36,15 @@ type recent struct {
 	valid   bool
 	version uint64 // messages delivered to the room, for fill
 	msgs    []cachedView
+
+	// The last room_joined built from msgs, and what it was built from:
+	// in a reconnect storm most joins find the same members and messages,
+	// so they share one encoded event (nobody modifies it).
+	joined        []byte
+	joinedVersion uint64
+	joinedFirst   int64
+	joinedCount   int
+	joinedMembers []byte // the members JSON, compared by identity
 }
 
 type cachedView struct {
@@ -96,14 +105,17 @@ func viewOfPayload(p []byte) (view []byte, sentMS int64, ok bool) {
 	return view, t.UnixMilli(), true
 }
 
-// snapshot returns the version to pass to fill, and the cached views when
-// valid: the newest keep (at most HistoryOnJoin) of those sent at or after
-// notBefore (Unix ms; 0 for all).
-func (r *recent) snapshot(keep int, notBefore int64) (views []cachedView, ok bool, version uint64) {
+// roomJoined returns room_joined for room with the cached messages (the
+// newest keep of those sent at or after notBefore) and membersJSON, and the
+// newest message id in it; ok is false when the cache is not valid, and
+// version is then what to pass to fill. membersJSON is compared by
+// identity: a caller that passes the room's shared members JSON gets the
+// event built last time when nothing changed since.
+func (r *recent) roomJoined(room string, membersJSON []byte, keep int, notBefore int64) (payload []byte, upTo int64, ok bool, version uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.valid {
-		return nil, false, r.version
+		return nil, 0, false, r.version
 	}
 	msgs := r.msgs
 	if len(msgs) > keep {
@@ -112,7 +124,17 @@ func (r *recent) snapshot(keep int, notBefore int64) (views []cachedView, ok boo
 	for len(msgs) > 0 && msgs[0].sent < notBefore {
 		msgs = msgs[1:]
 	}
-	return append([]cachedView(nil), msgs...), true, r.version
+	var first int64
+	if len(msgs) > 0 {
+		first, upTo = msgs[0].id, msgs[len(msgs)-1].id
+	}
+	if r.joined != nil && r.joinedVersion == r.version && r.joinedFirst == first && r.joinedCount == len(msgs) &&
+		len(r.joinedMembers) == len(membersJSON) && len(membersJSON) > 0 && &r.joinedMembers[0] == &membersJSON[0] {
+		return r.joined, upTo, true, r.version
+	}
+	payload = encodeRoomJoined(room, membersJSON, msgs, nil)
+	r.joined, r.joinedVersion, r.joinedFirst, r.joinedCount, r.joinedMembers = payload, r.version, first, len(msgs), membersJSON
+	return payload, upTo, true, r.version
 }
 
 // fill installs msgs, the room's newest HistoryOnJoin messages as read from

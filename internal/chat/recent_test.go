@@ -45,6 +45,25 @@ func orNone(m []store.Message) []store.Message {
 	return m
 }
 
+// snapshot (for tests) returns the version to pass to fill, and the cached views when
+// valid: the newest keep (at most HistoryOnJoin) of those sent at or after
+// notBefore (Unix ms; 0 for all).
+func (r *recent) snapshot(keep int, notBefore int64) (views []cachedView, ok bool, version uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.valid {
+		return nil, false, r.version
+	}
+	msgs := r.msgs
+	if len(msgs) > keep {
+		msgs = msgs[len(msgs)-keep:]
+	}
+	for len(msgs) > 0 && msgs[0].sent < notBefore {
+		msgs = msgs[1:]
+	}
+	return append([]cachedView(nil), msgs...), true, r.version
+}
+
 // ids lists the ids of what a snapshot holds, or "invalid".
 func ids(r *recent, keep int, notBefore int64) string {
 	views, ok, _ := r.snapshot(keep, notBefore)
@@ -130,5 +149,34 @@ func TestViewOfPayloadRefusesOtherEvents(t *testing.T) {
 		if _, _, ok := viewOfPayload([]byte(p)); ok {
 			t.Errorf("viewOfPayload(%s) accepted", p)
 		}
+	}
+}
+
+func TestRoomJoinedIsSharedUntilSomethingChanges(t *testing.T) {
+	base := time.Now().UTC()
+	var r recent
+	_, _, _, v := r.roomJoined("r", []byte(`[]`), HistoryOnJoin, 0)
+	r.fill([]store.Message{testMessage(1, 0, base)}, v)
+	members := mustJSON([]string{"alice"})
+	a, upTo, ok, _ := r.roomJoined("r", members, HistoryOnJoin, 0)
+	b, _, _, _ := r.roomJoined("r", members, HistoryOnJoin, 0)
+	if !ok || upTo != 1 || &a[0] != &b[0] {
+		t.Fatalf("ok %v, upTo %d, shared %v", ok, upTo, &a[0] == &b[0])
+	}
+	want := encodeRoomJoined("r", members, viewsFrom([]store.Message{testMessage(1, 0, base)}, HistoryOnJoin, 0), nil)
+	if string(a) != string(want) {
+		t.Fatalf("room_joined %s, want %s", a, want)
+	}
+	// Same text, other slice: not the room's shared members, built anew.
+	if c, _, _, _ := r.roomJoined("r", mustJSON([]string{"alice"}), HistoryOnJoin, 0); &c[0] == &a[0] || string(c) != string(a) {
+		t.Fatal("other members JSON reused the cached event, or changed it")
+	}
+	r.delivered(2, 1, EncodeNewMessage(testMessage(2, 1, base)))
+	d, upTo, _, _ := r.roomJoined("r", members, HistoryOnJoin, 0)
+	if upTo != 2 || !strings.Contains(string(d), `"id":2`) {
+		t.Fatalf("after message 2: upTo %d, %s", upTo, d)
+	}
+	if e, upTo, _, _ := r.roomJoined("r", members, 1, 0); upTo != 2 || strings.Contains(string(e), `"id":1,`) {
+		t.Fatalf("keep 1: upTo %d, %s", upTo, e)
 	}
 }

@@ -20,6 +20,12 @@ func run(ctx context.Context, o options) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if o.scenario == load.ScenarioConnect && o.target == load.TargetParley {
+		cfg := load.DialConfig{Target: o.target, BaseURL: o.url, Timeout: 10 * time.Second}
+		if err := load.SeedHistory(ctx, cfg, ss[0], o.history); err != nil {
+			return false, err
+		}
+	}
 	probe := load.Probe{PID: o.serverPID, MetricsURL: o.metricsURL}
 	var res load.Result
 	if o.ramp {

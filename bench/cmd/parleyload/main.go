@@ -48,6 +48,7 @@ type options struct {
 	workers     int
 	sourceNet   string
 	concurrency int
+	history     int
 	serverPID   int
 	metricsURL  string
 	ramp        bool
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 0, "worker processes (0: from -per-worker)")
 	flag.StringVar(&o.sourceNet, "source-net", "127.0.1.", "worker w dials from this prefix plus w+1; empty for the default address")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "connection attempts in flight per worker")
+	flag.IntVar(&o.history, "history", 50, "connect, parley: messages posted to general before the storm, for room_joined's history")
 	flag.IntVar(&o.serverPID, "server-pid", 0, "PID of the server, to read its memory and CPU from /proc")
 	flag.StringVar(&o.metricsURL, "metrics-url", "", "Prometheus URL of the server when no PID is given (default <url>/metrics)")
 	flag.BoolVar(&o.ramp, "ramp", false, "fanout: search the highest rate with nothing lost and p99 under -ramp-p99")
