@@ -40,3 +40,36 @@ func Ticket(tickets *auth.Tickets) fiber.Handler {
 		return c.Next()
 	}
 }
+
+// upgradeHeaders are the request headers the WebSocket upgrade reads (and
+// the proxy headers the access log may).
+var upgradeHeaders = map[string]bool{
+	"Host": true, "Upgrade": true, "Connection": true, "Origin": true,
+	"Sec-Websocket-Key": true, "Sec-Websocket-Version": true,
+	"Sec-Websocket-Extensions": true, "Sec-Websocket-Protocol": true,
+	"X-Forwarded-For": true, "X-Forwarded-Proto": true, "X-Real-Ip": true,
+}
+
+// Trim drops, once the ticket is redeemed, what the socket handler never
+// reads: cookies, the query (the ticket itself) and the headers the
+// upgrade does not need. contrib/websocket copies all of them into maps
+// that live as long as the connection: the session cookie and the ticket
+// would sit in memory for the connection's life, and a browser's headers
+// cost every idle connection about a kilobyte.
+func Trim() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := &c.Request().Header
+		h.DelAllCookies()
+		c.Request().URI().QueryArgs().Reset()
+		var drop []string
+		h.VisitAll(func(k, _ []byte) {
+			if !upgradeHeaders[string(k)] {
+				drop = append(drop, string(k))
+			}
+		})
+		for _, k := range drop {
+			h.Del(k)
+		}
+		return c.Next()
+	}
+}

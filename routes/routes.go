@@ -84,6 +84,7 @@ func New(d Deps) *fiber.App {
 		middleware.Upgrade(),
 		middleware.Origin(d.AllowedOrigins),
 		middleware.Ticket(d.Tickets),
+		middleware.Trim(),
 		websocket.New(handlers.Socket(handlers.SocketConfig{
 			Hub: d.Hub, Log: d.Log, ReadLimit: d.ReadLimit, PongWait: d.PongWait, WriteWait: d.WriteWait,
 		}), websocket.Config{
