@@ -3,6 +3,8 @@ package handlers
 import (
 	"net"
 	"sync"
+
+	"github.com/parley-chat/parley/internal/wsframe"
 )
 
 // framePool holds the buffers that writeFrames assembles writes in; a
@@ -27,7 +29,7 @@ func writeFrames(nc net.Conn, head []byte, payloads [][]byte) error {
 // appendFrames appends each payload as one unmasked, final text frame.
 func appendFrames(buf []byte, payloads [][]byte) []byte {
 	for _, p := range payloads {
-		buf = appendFrameHeader(buf, len(p))
+		buf = wsframe.AppendHeader(buf, wsframe.OpText, len(p))
 		buf = append(buf, p...)
 	}
 	return buf
@@ -38,21 +40,5 @@ func putFrameBuf(bp *[]byte, buf []byte) {
 	if cap(buf) <= maxPooled {
 		*bp = buf[:0]
 		framePool.Put(bp)
-	}
-}
-
-// appendFrameHeader appends the header of a final text frame of n bytes sent
-// by a server (no mask).
-func appendFrameHeader(dst []byte, n int) []byte {
-	const finText = 0x80 | 0x1
-	switch {
-	case n < 126:
-		return append(dst, finText, byte(n))
-	case n <= 0xFFFF:
-		return append(dst, finText, 126, byte(n>>8), byte(n))
-	default:
-		return append(dst, finText, 127,
-			byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
-			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/wsframe"
 	"github.com/parley-chat/parley/middleware"
 )
 
@@ -35,20 +35,27 @@ type SocketConfig struct {
 // connection.
 const closeGrace = time.Second
 
-// Socket returns the handler for an upgraded /ws connection.
+// Close codes the transport sends itself.
+const (
+	closeProtocol    = 1002
+	closeUnsupported = 1003
+	closeInvalidData = 1007
+	closeTooBig      = 1009
+)
+
+// Socket returns the handler for an upgraded /ws connection. The server
+// must keep hijacked connections open after their handler returns
+// (fasthttp's Server.KeepHijackedConns, set by routes.New): the handler
+// hands the connection over and returns at once.
 //
-// The handler's own goroutine runs the read loop inline; it is the only
-// reader. A frame for an idle connection is written at once by the
-// goroutine that queues it, with one non-blocking write (writeDirect, under
-// the client's lock). Everything else (frames that find others queued or
-// the socket full, pings, the close frame) is written by the connection's
-// writer (see writer.run), which exists only while there is something to
-// send: the client starts it when a frame is queued for an idle connection,
-// and the ping timer runs it for a ping. Only one of them writes at a time,
-// so there is one writer per connection, and an idle connection has no
-// goroutine but its reader. The handler returns only after
-// the writer has stopped for good, because contrib/websocket recycles the
-// connection as soon as it does.
+// Why: while a hijack handler runs, fasthttp keeps the request's whole
+// context and its read buffer, and contrib/websocket its copies of the
+// request, for the connection's life, and the handler's goroutine parks
+// deep in a buffered reader. Instead, the handler takes what fasthttp had
+// read past the handshake and gives the bare connection to serve, on a
+// goroutine of its own, which reads frames with internal/wsframe straight
+// from the socket. An idle connection then holds its socket, its chat
+// state and one small goroutine stack, and no buffer at all.
 func Socket(cfg SocketConfig) func(*websocket.Conn) {
 	if cfg.WriteWait <= 0 {
 		cfg.WriteWait = 10 * time.Second
@@ -56,65 +63,140 @@ func Socket(cfg SocketConfig) func(*websocket.Conn) {
 	if cfg.EventTimeout <= 0 {
 		cfg.EventTimeout = 10 * time.Second
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
 	return func(conn *websocket.Conn) {
 		user, _ := conn.Locals(middleware.LocalUser).(string)
 		session, _ := conn.Locals(middleware.LocalSession).(string)
-		nc := conn.NetConn()
-		var direct func([][]byte) ([]byte, bool)
-		if raw := rawConn(nc); raw != nil {
-			direct = func(frames [][]byte) ([]byte, bool) { return writeDirect(raw, frames) }
+		hj := conn.NetConn()
+		nc := hj
+		if u, ok := hj.(interface{ UnsafeConn() net.Conn }); ok {
+			nc = u.UnsafeConn()
 		}
-		var client *chat.Client
-		var err error
-		onFreshStack(func() { client, err = cfg.Hub.ConnectDirect(context.Background(), user, session, direct) })
-		if err != nil {
-			code, reason := chat.CloseGoingAway, "server shutting down"
-			if errors.Is(err, chat.ErrSessionEnded) {
-				code, reason = chat.ClosePolicy, "logged out"
-			}
-			_ = conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
-			return
-		}
-		client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
-		w := &writer{conn: conn, nc: nc, client: client, wait: cfg.WriteWait}
-		pings := startPings(client, cfg.PongWait*9/10)
-		client.StartWriter(w.run)
-
-		var readErr error
-		defer func() { // also on panic: the writer must be gone before we return
-			cfg.Hub.Disconnect(client)
-			client.Close(0, "", true) // stops the writer if nothing else has
-			pings.Stop()
-			client.WaitWriter()
-			if errors.Is(readErr, fws.ErrReadLimit) {
-				drain(conn)
-			}
-		}()
-		readErr = readPump(conn, client, cfg)
+		pre := takeBuffered(hj)
+		go serve(nc, pre, user, session, cfg)
 	}
 }
 
-// readPump reads frames until the connection fails or the peer answers our
-// close. It is the only reader of the connection.
-func readPump(conn *websocket.Conn, client *chat.Client, cfg SocketConfig) error {
-	conn.SetReadLimit(cfg.ReadLimit)
-	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(cfg.PongWait)) }
-	extend()
-	conn.SetPongHandler(func(string) error { extend(); return nil })
+// takeBuffered returns what fasthttp's reader holds beyond the handshake (a
+// client may send frames before it has seen the 101). A read deadline in
+// the past makes the reader hand over its buffer and stop at the socket,
+// whose unread bytes stay there for serve.
+func takeBuffered(hj net.Conn) []byte {
+	_ = hj.SetReadDeadline(time.Unix(1, 0))
+	var out []byte
+	var buf [512]byte
 	for {
-		typ, data, err := conn.ReadMessage()
-		if err != nil {
+		n, err := hj.Read(buf[:])
+		out = append(out, buf[:n]...)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	_ = hj.SetReadDeadline(time.Time{})
+	return out
+}
+
+// serve runs one connection from the handover to its end, and closes it.
+// Its goroutine is the connection's only reader. A frame for an idle
+// connection is written by the hub's flusher (see chat.Client.push);
+// everything else (frames that find the socket full, pings, pongs, the
+// close frame) by the connection's writer (see writer.run), which exists
+// only while there is something to send. Only one of them writes at a time.
+func serve(nc net.Conn, pre []byte, user, session string, cfg SocketConfig) {
+	defer nc.Close()
+	var client *chat.Client
+	defer func() {
+		if p := recover(); p != nil {
+			cfg.Log.Error("panic in socket handler", "panic", p)
+			if client != nil {
+				cfg.Hub.Disconnect(client)
+				client.Close(0, "", true)
+				client.WaitWriter()
+			}
+			writeControl(nc, wsframe.AppendClose(nil, chat.CloseInternal, "internal error"), time.Now().Add(closeGrace))
+		}
+	}()
+	var direct func([][]byte) ([]byte, bool)
+	if raw := rawConn(nc); raw != nil {
+		direct = func(frames [][]byte) ([]byte, bool) { return writeDirect(raw, frames) }
+	}
+	var err error
+	onFreshStack(func() { client, err = cfg.Hub.ConnectDirect(context.Background(), user, session, direct) })
+	if err != nil {
+		code, reason := chat.CloseGoingAway, "server shutting down"
+		if errors.Is(err, chat.ErrSessionEnded) {
+			code, reason = chat.ClosePolicy, "logged out"
+		}
+		writeControl(nc, wsframe.AppendClose(nil, code, reason), time.Now().Add(closeGrace))
+		return
+	}
+	client.SetAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
+	w := &writer{nc: nc, client: client, wait: cfg.WriteWait}
+	pings := startPings(client, cfg.PongWait*9/10)
+	client.StartWriter(w.run)
+
+	var readErr error
+	defer func() { // also on panic: the writer must be gone before nc closes
+		cfg.Hub.Disconnect(client)
+		client.Close(0, "", true) // stops the writer if nothing else has
+		pings.Stop()
+		client.WaitWriter()
+		if errors.Is(readErr, wsframe.ErrTooBig) {
+			drain(nc)
+		}
+	}()
+	readErr = readPump(nc, pre, client, cfg)
+}
+
+// readPump reads frames until the connection fails, the client breaks the
+// protocol, or the peer closes (answering ours or on its own).
+func readPump(nc net.Conn, pre []byte, client *chat.Client, cfg SocketConfig) error {
+	rd := wsframe.NewReader(nc, pre, cfg.ReadLimit)
+	extend := func() { _ = nc.SetReadDeadline(time.Now().Add(cfg.PongWait)) }
+	extend()
+	for {
+		op, data, err := rd.Next()
+		switch {
+		case errors.Is(err, wsframe.ErrTooBig):
+			client.Close(closeTooBig, "message too big", true)
+			return err
+		case errors.Is(err, wsframe.ErrProtocol):
+			client.Close(closeProtocol, "protocol error", true)
+			return err
+		case err != nil:
 			return err
 		}
 		extend()
+		switch op {
+		case wsframe.OpPong:
+			continue
+		case wsframe.OpPing:
+			client.Pong(data)
+			continue
+		case wsframe.OpClose:
+			// Answer the peer's close (ours, if we sent one first, stands:
+			// only the first Close counts), then end.
+			if !wsframe.ValidClose(data) {
+				client.Close(closeProtocol, "bad close frame", true)
+				return nil
+			}
+			code := wsframe.CloseCode(data)
+			if code == 1005 {
+				code = 1000 // the peer gave no status: a normal closure
+			}
+			client.Close(code, "", false)
+			return nil
+		}
 		if client.Closing() {
 			continue // waiting for the peer to answer our close frame
 		}
 		switch {
-		case typ != fws.TextMessage:
-			client.Close(fws.CloseUnsupportedData, "binary frames are not accepted", false)
+		case op != wsframe.OpText:
+			client.Close(closeUnsupported, "binary frames are not accepted", false)
 		case !utf8.Valid(data):
-			client.Close(fws.CloseInvalidFramePayloadData, "text frames must be valid UTF-8", false)
+			client.Close(closeInvalidData, "text frames must be valid UTF-8", false)
 		default:
 			onFreshStack(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), cfg.EventTimeout)
@@ -172,11 +254,10 @@ func (p *pinger) fire() {
 func (p *pinger) Stop() { p.t.Stop() }
 
 // writer writes one connection's queued frames, several per write call,
-// its pings and its close frame. Its run method is the connection's writer:
-// the client runs it only while there is work and never twice at once, so
-// its fields need no lock.
+// its pings, pongs and its close frame. Its run method is the connection's
+// writer: the client runs it only while there is work and never twice at
+// once, so its fields need no lock.
 type writer struct {
-	conn   *websocket.Conn
 	nc     net.Conn
 	client *chat.Client
 	wait   time.Duration
@@ -197,22 +278,36 @@ func (w *writer) run() {
 				continue
 			}
 		}
+		if b.Pong {
+			w.deadline()
+			if _, err := w.nc.Write(append(wsframe.AppendHeader(nil, wsframe.OpPong, len(b.PongData)), b.PongData...)); err != nil {
+				w.fail()
+				continue
+			}
+		}
 		if b.Ping {
-			w.until = time.Now().Add(w.wait)
-			if err := w.conn.WriteControl(fws.PingMessage, nil, w.until); err != nil {
+			w.deadline()
+			if _, err := w.nc.Write(wsframe.AppendHeader(nil, wsframe.OpPing, 0)); err != nil {
 				w.fail()
 				continue
 			}
 		}
 		if b.Close {
 			if b.Code != 0 {
-				_ = w.conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(b.Code, b.Reason), time.Now().Add(closeGrace))
+				writeControl(w.nc, wsframe.AppendClose(nil, b.Code, b.Reason), time.Now().Add(closeGrace))
 				_ = w.nc.SetReadDeadline(time.Now().Add(closeGrace))
 			} else {
 				_ = w.nc.Close()
 			}
 		}
 	}
+}
+
+// writeControl writes one control frame by the deadline, ignoring errors:
+// it is used on the way out.
+func writeControl(nc net.Conn, frame []byte, deadline time.Time) {
+	_ = nc.SetWriteDeadline(deadline)
+	_, _ = nc.Write(frame)
 }
 
 // deadline bounds the next write by the write wait, give or take a
@@ -236,8 +331,7 @@ func (w *writer) fail() {
 // drain half-closes the connection and reads what the peer still sends (the
 // rest of an over-long message) for a moment, so that closing does not
 // reset the connection and lose the 1009 close frame on its way.
-func drain(conn *websocket.Conn) {
-	nc := conn.NetConn()
+func drain(nc net.Conn) {
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
@@ -245,14 +339,17 @@ func drain(conn *websocket.Conn) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(nc, 1<<20))
 }
 
-// RecoverSocket logs a panic in a socket handler (which Fiber's recover
-// middleware cannot see) and closes the connection with 1011, instead of
-// contrib/websocket's default of writing the panic to the client.
+// RecoverSocket logs a panic in the socket handler before the handover
+// (which Fiber's recover middleware cannot see), closes the connection with
+// 1011 instead of contrib/websocket's default of writing the panic to the
+// client, and closes it: the server keeps hijacked connections open.
 func RecoverSocket(log *slog.Logger) func(*websocket.Conn) {
 	return func(conn *websocket.Conn) {
 		if r := recover(); r != nil {
 			log.Error("panic in socket handler", "panic", r)
-			_ = conn.WriteControl(fws.CloseMessage, fws.FormatCloseMessage(chat.CloseInternal, "internal error"), time.Now().Add(closeGrace))
+			nc := conn.NetConn()
+			writeControl(nc, wsframe.AppendClose(nil, chat.CloseInternal, "internal error"), time.Now().Add(closeGrace))
+			_ = nc.Close()
 		}
 	}
 }

@@ -61,6 +61,10 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 	})
+	// The socket handler hands each upgraded connection over to a goroutine
+	// of its own and returns (see handlers.Socket): fasthttp must leave the
+	// connection open, and it then frees the request's context and buffers.
+	app.Server().KeepHijackedConns = true
 	app.Use(recover.New())
 	app.Use(middleware.AccessLog(d.Log, middleware.NewHTTPMetrics(d.Registry)))
 	app.Use(middleware.SecurityHeaders())

@@ -51,15 +51,17 @@ type Client struct {
 	abort   func()
 	wake    chan struct{}
 
-	run     func()        // the writer installed by StartWriter
-	running bool          // a writer is running (or about to)
-	final   bool          // the writer has finished for good: none starts again
-	ping    bool          // a ping is due
-	exited  chan struct{} // closed when the running writer ends, for WaitWriter
-	direct  func(frames [][]byte) (rest []byte, ok bool)
-	head    []byte   // the unsent rest of a frame written directly
-	fl      *flusher // writes the queue directly when no writer runs
-	dirty   bool     // c is on fl's list
+	run      func() // the writer installed by StartWriter
+	running  bool   // a writer is running (or about to)
+	final    bool   // the writer has finished for good: none starts again
+	ping     bool   // a ping is due
+	pong     bool   // a pong is due, with pongData
+	pongData []byte
+	exited   chan struct{} // closed when the running writer ends, for WaitWriter
+	direct   func(frames [][]byte) (rest []byte, ok bool)
+	head     []byte   // the unsent rest of a frame written directly
+	fl       *flusher // writes the queue directly when no writer runs
+	dirty    bool     // c is on fl's list
 }
 
 // Batch is what the writer is to send next, filled by Next: the rest of a
@@ -70,9 +72,12 @@ type Batch struct {
 	Head   []byte // bytes to write as they are, first: the rest of a frame
 	Frames [][]byte
 	Ping   bool
-	Close  bool
-	Code   int
-	Reason string
+	// Pong asks for a pong with PongData, the answer to the peer's ping.
+	Pong     bool
+	PongData []byte
+	Close    bool
+	Code     int
+	Reason   string
 }
 
 type pendingFrame struct {
@@ -220,7 +225,7 @@ func (c *Client) StartWriter(run func()) {
 	c.mu.Lock()
 	c.run = run
 	// Frames the flusher is about to write need no writer.
-	start := ((len(c.queue) > 0 && !c.dirty) || c.closing || c.ping) && c.needWriter()
+	start := ((len(c.queue) > 0 && !c.dirty) || c.closing || c.ping || c.pong) && c.needWriter()
 	c.mu.Unlock()
 	if start {
 		go run()
@@ -252,7 +257,8 @@ func (c *Client) Next(b *Batch) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b.Head, b.Ping, b.Close, b.Code, b.Reason = nil, false, false, 0, ""
-	if c.final || (len(c.queue) == 0 && len(c.head) == 0 && !c.ping && !c.closing) {
+	b.Pong, b.PongData = false, nil
+	if c.final || (len(c.queue) == 0 && len(c.head) == 0 && !c.ping && !c.pong && !c.closing) {
 		// Nothing to do: the writer ends, holding nothing.
 		b.Frames = nil
 		c.queue = nil
@@ -277,6 +283,8 @@ func (c *Client) Next(b *Batch) bool {
 	}
 	c.qbytes = 0
 	b.Ping, c.ping = c.ping && !c.closing, false
+	b.Pong, b.PongData = c.pong && !c.closing, c.pongData
+	c.pong, c.pongData = false, nil
 	if c.closing {
 		b.Close, b.Code, b.Reason = true, c.code, c.reason
 		if cut {
@@ -303,6 +311,23 @@ func (c *Client) Ping() bool {
 		c.run()
 	}
 	return true
+}
+
+// Pong asks the writer to answer the peer's ping with payload (a later
+// ping replaces an unanswered one, as RFC 6455 allows). It does nothing once
+// the client is closing.
+func (c *Client) Pong(payload []byte) {
+	c.mu.Lock()
+	if c.closing || c.final {
+		c.mu.Unlock()
+		return
+	}
+	c.pong, c.pongData = true, payload
+	start := c.needWriter()
+	c.mu.Unlock()
+	if start {
+		go c.run()
+	}
 }
 
 // WaitWriter returns once no writer is running and none will start again.
