@@ -114,6 +114,41 @@ func TestCloseCodes(t *testing.T) {
 		}
 		w.expectClose(websocket.CloseMessageTooBig)
 	})
+	t.Run("an unmasked frame gets 1002", func(t *testing.T) {
+		w := s.connect(t, u)
+		// Clients must mask every frame (RFC 6455 section 5.1).
+		if _, err := w.conn.NetConn().Write([]byte{0x81, 2, 'h', 'i'}); err != nil {
+			t.Fatal(err)
+		}
+		w.expectClose(websocket.CloseProtocolError)
+	})
+	t.Run("a close code no peer may send gets 1002", func(t *testing.T) {
+		w := s.connect(t, u)
+		if err := w.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1006, ""), time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		w.expectClose(websocket.CloseProtocolError)
+	})
+	t.Run("a ping gets its pong", func(t *testing.T) {
+		w := s.connect(t, u)
+		pong := make(chan string, 1)
+		w.conn.SetPongHandler(func(data string) error { pong <- data; return nil })
+		if err := w.conn.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		// The pong handler runs inside a read: read until an event proves
+		// the server handled the ping first (it answers in order).
+		w.send("history", map[string]any{"limit": 1}, "")
+		w.expect("history")
+		select {
+		case got := <-pong:
+			if got != "are you there" {
+				t.Fatalf("pong %q", got)
+			}
+		default:
+			t.Fatal("no pong before the history answer")
+		}
+	})
 	t.Run("invalid UTF-8 gets 1007", func(t *testing.T) {
 		w := s.connect(t, u)
 		if err := w.conn.WriteMessage(websocket.TextMessage, []byte("{\"type\":\"send_message\",\"payload\":{\"message\":\"\xff\xfe\"}}")); err != nil {

@@ -107,14 +107,9 @@ func takeBuffered(hj net.Conn) []byte {
 func serve(nc net.Conn, pre []byte, user, session string, cfg SocketConfig) {
 	defer nc.Close()
 	var client *chat.Client
-	defer func() {
+	defer func() { // a panic before the client exists (one after is handled below)
 		if p := recover(); p != nil {
 			cfg.Log.Error("panic in socket handler", "panic", p)
-			if client != nil {
-				cfg.Hub.Disconnect(client)
-				client.Close(0, "", true)
-				client.WaitWriter()
-			}
 			writeControl(nc, wsframe.AppendClose(nil, chat.CloseInternal, "internal error"), time.Now().Add(closeGrace))
 		}
 	}()
@@ -139,11 +134,17 @@ func serve(nc net.Conn, pre []byte, user, session string, cfg SocketConfig) {
 
 	var readErr error
 	defer func() { // also on panic: the writer must be gone before nc closes
+		if p := recover(); p != nil {
+			cfg.Log.Error("panic in socket handler", "panic", p)
+			client.Close(chat.CloseInternal, "internal error", true)
+		}
 		cfg.Hub.Disconnect(client)
 		client.Close(0, "", true) // stops the writer if nothing else has
 		pings.Stop()
 		client.WaitWriter()
-		if errors.Is(readErr, wsframe.ErrTooBig) {
+		if errors.Is(readErr, wsframe.ErrTooBig) || errors.Is(readErr, wsframe.ErrProtocol) {
+			// Read what the peer still sends, so that closing does not
+			// reset the connection and lose the close frame on its way.
 			drain(nc)
 		}
 	}()
@@ -168,7 +169,11 @@ func readPump(nc net.Conn, pre []byte, client *chat.Client, cfg SocketConfig) er
 		case err != nil:
 			return err
 		}
-		extend()
+		if !client.Closing() {
+			// Once we have sent our close frame, the writer's grace period
+			// stands: a peer that keeps talking cannot extend it.
+			extend()
+		}
 		switch op {
 		case wsframe.OpPong:
 			continue
@@ -180,7 +185,7 @@ func readPump(nc net.Conn, pre []byte, client *chat.Client, cfg SocketConfig) er
 			// only the first Close counts), then end.
 			if !wsframe.ValidClose(data) {
 				client.Close(closeProtocol, "bad close frame", true)
-				return nil
+				return wsframe.ErrProtocol
 			}
 			code := wsframe.CloseCode(data)
 			if code == 1005 {
@@ -330,7 +335,7 @@ func (w *writer) fail() {
 
 // drain half-closes the connection and reads what the peer still sends (the
 // rest of an over-long message) for a moment, so that closing does not
-// reset the connection and lose the 1009 close frame on its way.
+// reset the connection and lose our close frame on its way.
 func drain(nc net.Conn) {
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()

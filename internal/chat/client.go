@@ -225,7 +225,7 @@ func (c *Client) StartWriter(run func()) {
 	c.mu.Lock()
 	c.run = run
 	// Frames the flusher is about to write need no writer.
-	start := ((len(c.queue) > 0 && !c.dirty) || c.closing || c.ping || c.pong) && c.needWriter()
+	start := ((len(c.queue) > 0 && !c.dirty) || len(c.head) > 0 || c.closing || c.ping || c.pong) && c.needWriter()
 	c.mu.Unlock()
 	if start {
 		go run()

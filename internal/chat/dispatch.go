@@ -227,6 +227,14 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 	}
 	h.mu.RLock()
 	r := h.rooms[roomName]
+	if r != nil {
+		// Only the room c is a member of: if c was dropped meanwhile, the
+		// room may have gone and come back, subscribed anew, and a store
+		// read from before that must not fill the new room's cache.
+		if _, in := r.members[c]; !in {
+			r = nil
+		}
+	}
 	var membersJSON []byte
 	if r != nil {
 		membersJSON = r.membersJSON(members)

@@ -48,13 +48,23 @@ func (src storeSource) Newest(ctx context.Context, room string) (int64, error) {
 }
 
 func (src storeSource) After(ctx context.Context, room string, after int64, limit int) ([]broker.Event, error) {
-	msgs, _, err := src.s.Since(ctx, room, after, limit)
+	msgs, complete, err := src.s.Since(ctx, room, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]broker.Event, len(msgs))
 	for i, m := range msgs {
-		out[i] = broker.Event{ID: m.ID, Payload: EncodeNewMessage(m)}
+		// The messages after `after` are consecutive, so each one's Prev is
+		// known: the one before it, and `after` for the first when nothing
+		// was left out (otherwise 0: unknown).
+		var prev int64
+		switch {
+		case i > 0:
+			prev = msgs[i-1].ID
+		case complete:
+			prev = after
+		}
+		out[i] = broker.Event{ID: m.ID, Prev: prev, Payload: EncodeNewMessage(m)}
 	}
 	return out, nil
 }

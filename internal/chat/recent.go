@@ -93,7 +93,7 @@ func viewOfPayload(p []byte) (view []byte, sentMS int64, ok bool) {
 	if !bytes.HasPrefix(p, newMessagePrefix) || len(p) < len(newMessagePrefix)+2 || p[len(p)-1] != '}' {
 		return nil, 0, false
 	}
-	view = p[len(newMessagePrefix) : len(p)-1]
+	view = p[len(newMessagePrefix) : len(p)-1 : len(p)-1] // no room to append into the shared payload
 	const tail = len(`"sent":"2006-01-02T15:04:05.000Z"}`)
 	if len(view) < tail || !bytes.HasPrefix(view[len(view)-tail:], []byte(`"sent":"`)) {
 		return nil, 0, false

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -178,5 +180,48 @@ func TestRoomJoinedIsSharedUntilSomethingChanges(t *testing.T) {
 	}
 	if e, upTo, _, _ := r.roomJoined("r", members, 1, 0); upTo != 2 || strings.Contains(string(e), `"id":1,`) {
 		t.Fatalf("keep 1: upTo %d, %s", upTo, e)
+	}
+}
+
+// room_joined on connect: from the store for a room's first member, from
+// the cache for later ones, the same either way, and without what
+// retention deletes.
+func TestJoinHistoryFromCacheMatchesStore(t *testing.T) {
+	h := newHub(t, Config{Retention: store.Retention{MaxPerRoom: 3}})
+	ctx := context.Background()
+	a := connect(t, h, "ann")
+	drain(t, a)
+	for i := range 5 {
+		a.Handle(ctx, []byte(fmt.Sprintf(`{"type":"send_message","payload":{"message":"m%d"}}`, i+1)))
+	}
+	drain(t, a)
+	history := func(c *Client) string {
+		evs := drain(t, c)
+		if len(evs) == 0 || evs[0].Type != TypeRoomJoined {
+			t.Fatalf("first event %q", types(evs))
+		}
+		var p struct{ History []messageView }
+		if err := json.Unmarshal(evs[0].Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, m := range p.History {
+			s = append(s, fmt.Sprint(m.ID, ":", m.Message))
+		}
+		return strings.Join(s, " ")
+	}
+	// The room's cache is live (ann is in it): bo's join is served from it.
+	b := connect(t, h, "bo")
+	fromCache := history(b)
+	if fromCache != "3:m3 4:m4 5:m5" {
+		t.Fatalf("bo's history %q", fromCache)
+	}
+	// Everyone leaves, so the room and its cache go; the next join reads
+	// the store.
+	h.Disconnect(a)
+	h.Disconnect(b)
+	c := connect(t, h, "cy")
+	if fromStore := history(c); fromStore != fromCache {
+		t.Fatalf("from the store %q, from the cache %q", fromStore, fromCache)
 	}
 }

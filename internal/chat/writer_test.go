@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // recordingWriter is a transport writer that records what Next hands it;
@@ -176,5 +177,29 @@ func TestDirectWritesSkipTheWriterUntilTheSocketIsFull(t *testing.T) {
 	case got := <-calls:
 		t.Fatalf("a direct write after the close: %q", got)
 	default:
+	}
+}
+
+// A frame the flusher wrote in part before the transport installed its
+// writer: StartWriter must send the rest at once, not at the next event.
+func TestStartWriterSendsTheRestOfAFrameWrittenInPart(t *testing.T) {
+	c := benchClient()
+	wrote := make(chan struct{})
+	c.SetDirect(func([][]byte) ([]byte, bool) {
+		close(wrote)
+		return []byte("rest"), true
+	})
+	c.enqueue(0, []byte("room_joined"))
+	<-wrote
+	c.mu.Lock() // the flusher holds the lock while it writes and sets head
+	c.mu.Unlock()
+	w := newRecordingWriter(c)
+	select {
+	case <-w.ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no writer ran for the rest of the frame")
+	}
+	if got, _ := w.seen(); strings.Join(got, " ") != "head:rest" {
+		t.Fatalf("writer sent %q", got)
 	}
 }

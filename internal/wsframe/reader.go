@@ -128,7 +128,7 @@ func (r *Reader) Next() (op int, data []byte, err error) {
 		default:
 			return 0, nil, ErrProtocol
 		}
-		if r.limit > 0 && int64(len(r.msg))+n > r.limit {
+		if r.limit > 0 && n > r.limit-int64(len(r.msg)) { // no overflow: len(r.msg) <= limit
 			return 0, nil, ErrTooBig
 		}
 		p, err := r.payload(n, mask)

@@ -130,6 +130,11 @@ func TestReaderLimit(t *testing.T) {
 			t.Errorf("%s: %v, %v; want ErrTooBig", name, frames, err)
 		}
 	}
+	// A length so large that adding it to what is held would overflow.
+	huge := cat(clientFrame(OpText, []byte("1")), []byte{OpContinuation, 0x80 | 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4}, bytes.Repeat([]byte("x"), 1<<16))
+	if frames, err := readAll(huge, nil, 4096); !errors.Is(err, ErrTooBig) || len(frames) != 0 {
+		t.Errorf("huge continuation: %v, %v; want ErrTooBig", frames, err)
+	}
 	if frames, err := readAll(clientFrame(text, bytes.Repeat([]byte("x"), 10)), nil, 10); err != io.EOF || len(frames) != 1 {
 		t.Errorf("at the limit: %v, %v", frames, err)
 	}
