@@ -213,3 +213,22 @@ func TestValidClose(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReaderNext reads a typical client event (a send_message of 100
+// bytes) from a masked frame.
+func BenchmarkReaderNext(b *testing.B) {
+	frame := clientFrame(text, []byte(`{"type":"send_message","id":"m1","payload":{"message":"`+strings.Repeat("x", 48)+`"}}`))
+	in := bytes.Repeat(frame, 1024)
+	src := bytes.NewReader(in)
+	r := NewReader(src, nil, 1<<20)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		if _, _, err := r.Next(); err != nil {
+			src.Reset(in)
+			if _, _, err := r.Next(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
