@@ -191,8 +191,14 @@ func TestStartWriterSendsTheRestOfAFrameWrittenInPart(t *testing.T) {
 	})
 	c.enqueue(0, []byte("room_joined"))
 	<-wrote
-	c.mu.Lock() // the flusher holds the lock while it writes and sets head
+	// The flusher holds the lock while it writes, and sets head before it
+	// lets go.
+	c.mu.Lock()
+	rest := string(c.head)
 	c.mu.Unlock()
+	if rest != "rest" {
+		t.Fatalf("head %q after the partial write", rest)
+	}
 	w := newRecordingWriter(c)
 	select {
 	case <-w.ran:
