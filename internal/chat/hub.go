@@ -283,6 +283,14 @@ func (h *Hub) ConnectDirect(ctx context.Context, user, session string, direct fu
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
 	h.cfg.Metrics.Connections.Inc()
+	defer func() {
+		if p := recover(); p != nil {
+			// The caller never gets c: take it out again, or Shutdown
+			// would wait for it.
+			h.Disconnect(c)
+			panic(p)
+		}
+	}()
 	h.enterRoom(ctx, c, DefaultRoom, 0, nil)
 	return c, nil
 }

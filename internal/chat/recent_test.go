@@ -225,3 +225,31 @@ func TestJoinHistoryFromCacheMatchesStore(t *testing.T) {
 		t.Fatalf("from the store %q, from the cache %q", fromStore, fromCache)
 	}
 }
+
+// panickyStore fails History with a panic, as a bug in a store would.
+type panickyStore struct{ store.Store }
+
+func (panickyStore) History(context.Context, string, int64, int) ([]store.Message, error) {
+	panic("store bug")
+}
+
+// A panic while connecting reaches the caller, and leaves nothing behind
+// for Shutdown to wait for.
+func TestPanicWhileConnectingLeavesNoClient(t *testing.T) {
+	h := newHub(t, Config{})
+	h.cfg.Store = panickyStore{h.cfg.Store}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("Connect did not pass the panic on")
+			}
+		}()
+		_, _ = h.Connect(context.Background(), "ann", "s")
+	}()
+	h.mu.RLock()
+	n, rooms := len(h.clients), len(h.rooms)
+	h.mu.RUnlock()
+	if n != 0 || rooms != 0 {
+		t.Fatalf("%d clients and %d rooms left after the panic", n, rooms)
+	}
+}
