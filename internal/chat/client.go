@@ -18,9 +18,10 @@ const (
 //
 // Concurrency: room is owned by the connection's read loop (the goroutine
 // that calls Handle). The outgoing queue is shared: any goroutine may
-// enqueue under mu, and exactly one goroutine at a time, the connection's
-// writer, drains it. Enqueue never blocks; when the queue is over its
-// bounds the client is evicted instead.
+// enqueue under mu, and exactly one goroutine at a time drains it: the
+// hub's flusher (with a direct function installed, for a connection with
+// no writer running; see push) or the connection's writer. Enqueue never
+// blocks; when the queue is over its bounds the client is evicted instead.
 //
 // The writer runs only while there is work. Once the transport has
 // installed it with StartWriter, the client starts it in a new goroutine
@@ -66,7 +67,7 @@ type Client struct {
 
 // Batch is what the writer is to send next, filled by Next: the rest of a
 // frame written in part by the direct function, then the queued frames in
-// order, then a ping when one is due, then the close frame when
+// order, then a pong and a ping when due, then the close frame when
 // Close is set (Code 0: close the connection without a close frame).
 type Batch struct {
 	Head   []byte // bytes to write as they are, first: the rest of a frame
