@@ -136,8 +136,9 @@ func TestCloseCodes(t *testing.T) {
 		if err := w.conn.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(5*time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		// The pong handler runs inside a read: read until an event proves
-		// the server handled the ping first (it answers in order).
+		// The pong handler runs inside a read: the history answer is
+		// queued after the ping was read, and a pong goes ahead of queued
+		// frames, so it has arrived by the time the answer has.
 		w.send("history", map[string]any{"limit": 1}, "")
 		w.expect("history")
 		select {

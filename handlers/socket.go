@@ -274,18 +274,18 @@ type writer struct {
 func (w *writer) run() {
 	b := &w.b
 	for w.client.Next(b) {
-		if len(b.Head) > 0 || len(b.Frames) > 0 {
+		head := b.Head
+		if b.Pong {
+			// The answer to the peer's ping goes ahead of the queued frames
+			// (but after the rest of a frame already begun), so it never
+			// waits behind them.
+			head = append(append(head[:len(head):len(head)], wsframe.AppendHeader(nil, wsframe.OpPong, len(b.PongData))...), b.PongData...)
+		}
+		if len(head) > 0 || len(b.Frames) > 0 {
 			w.deadline()
-			err := writeFrames(w.nc, b.Head, b.Frames)
+			err := writeFrames(w.nc, head, b.Frames)
 			clear(b.Frames)
 			if err != nil {
-				w.fail()
-				continue
-			}
-		}
-		if b.Pong {
-			w.deadline()
-			if _, err := w.nc.Write(append(wsframe.AppendHeader(nil, wsframe.OpPong, len(b.PongData)), b.PongData...)); err != nil {
 				w.fail()
 				continue
 			}

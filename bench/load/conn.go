@@ -234,7 +234,13 @@ func fastMessage(data []byte) (string, bool) {
 	if i < 0 {
 		return "", false
 	}
-	rest := data[i+len(field):]
+	return plainString(data[i+len(field):])
+}
+
+// plainString returns the JSON string that rest starts inside of (its
+// opening quote already passed) when it has no escapes, which a decoder
+// would have to undo; ok is false otherwise, or when it does not end.
+func plainString(rest []byte) (string, bool) {
 	j := bytes.IndexByte(rest, '"')
 	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
 		return "", false
@@ -251,12 +257,8 @@ func fastRoomJoined(data []byte) (string, bool) {
 	if !bytes.HasPrefix(data, []byte(head)) {
 		return "", false
 	}
-	rest := data[len(head):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 1 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-		return "", false
-	}
-	return string(rest[:j]), true
+	room, ok := plainString(data[len(head):])
+	return room, ok && room != ""
 }
 
 // ignored reports whether data is an event the load tool has no use for

@@ -44,22 +44,34 @@ func (c *Conn) publish(ctx context.Context, sender int, perSec, phase float64, s
 		sent++
 	}
 	// Wait for the answers; the reader counts them.
+	_, err := c.awaitAnswers(ctx, sent, drain)
+	return sent, err
+}
+
+// awaitAnswers waits until n load messages have been answered (ack or
+// error), for at most limit (0: no limit), and reports whether they were;
+// the error is the context's, when it ends first.
+func (c *Conn) awaitAnswers(ctx context.Context, n int64, limit time.Duration) (bool, error) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	limit := time.NewTimer(drain)
-	defer limit.Stop()
-	for c.acked.Load()+c.nacked.Load() < sent {
+	var expired <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		expired = t.C
+	}
+	for c.acked.Load()+c.nacked.Load() < n {
 		select {
 		case <-tick.C:
-		case <-limit.C:
-			return sent, nil
+		case <-expired:
+			return false, nil
 		case <-c.done:
-			return sent, nil
+			return false, nil
 		case <-ctx.Done():
-			return sent, ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	return sent, nil
+	return true, nil
 }
 
 // runFanout publishes from the senders among this worker's connections, then

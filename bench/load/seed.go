@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 )
 
 // SeedHistory posts n messages to the room every connection starts in
@@ -37,16 +36,12 @@ func SeedHistory(ctx context.Context, cfg DialConfig, s Session, n int) error {
 			return fmt.Errorf("seeding history: %w", err)
 		}
 	}
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for c.acked.Load()+c.nacked.Load() < int64(n) {
-		select {
-		case <-tick.C:
-		case <-c.done:
-			return fmt.Errorf("seeding history: connection ended: %v", c.err)
-		case <-ctx.Done():
-			return fmt.Errorf("seeding history: %w", ctx.Err())
-		}
+	answered, err := c.awaitAnswers(ctx, int64(n), 0)
+	switch {
+	case err != nil:
+		return fmt.Errorf("seeding history: %w", err)
+	case !answered:
+		return fmt.Errorf("seeding history: connection ended: %v", c.err)
 	}
 	if k := c.nacked.Load(); k > 0 {
 		return fmt.Errorf("seeding history: %d messages refused: %s", k, c.Problem())

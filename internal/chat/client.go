@@ -66,8 +66,9 @@ type Client struct {
 }
 
 // Batch is what the writer is to send next, filled by Next: the rest of a
-// frame written in part by the direct function, then the queued frames in
-// order, then a pong and a ping when due, then the close frame when
+// frame written in part by the direct function, then a pong when due,
+// then the queued frames in order, then a ping when due, then the close
+// frame when
 // Close is set (Code 0: close the connection without a close frame).
 type Batch struct {
 	Head   []byte // bytes to write as they are, first: the rest of a frame
@@ -231,21 +232,6 @@ func (c *Client) StartWriter(run func()) {
 	if start {
 		go run()
 	}
-}
-
-// SetDirect installs a function that writes frames to the connection
-// without blocking, all in one write: it reports whether it wrote anything
-// and returns the part it could not write (a copy), which the writer sends
-// first. With it, frames for an idle connection are written by the hub's
-// flusher (see push) instead of a writer goroutine; only what does not fit
-// in the socket's buffer starts a writer. Call it before StartWriter.
-func (c *Client) SetDirect(f func(frames [][]byte) (rest []byte, ok bool)) {
-	c.mu.Lock()
-	c.direct = f
-	if c.fl == nil {
-		c.fl = c.hub.flusherFor()
-	}
-	c.mu.Unlock()
 }
 
 // Next fills b with what the writer is to send next and returns true, or

@@ -199,15 +199,16 @@ func (h *Hub) enterRoom(ctx context.Context, c *Client, roomName string, since i
 		history = nil
 		failure = h.unavailable("reading history failed", roomName, err)
 	}
-	payload := roomJoined{Room: roomName, Members: members, History: viewsOf(history)}
+	var recovered *bool
 	if failure == nil {
-		payload.Recovered = &complete
+		recovered = &complete
 	}
 	upTo := since
 	if n := len(history); n > 0 {
 		upTo = history[n-1].ID
 	}
-	if !c.finishJoin(encode(TypeRoomJoined, payload), upTo) {
+	payload := encodeRoomJoined(roomName, mustJSON(orEmptyList(members)), viewsFrom(history), recovered)
+	if !c.finishJoin(payload, upTo) {
 		h.evict(c)
 	}
 	return failure
@@ -254,14 +255,16 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 		msgs, err := h.cfg.Store.History(ctx, roomName, 0, HistoryOnJoin)
 		if err != nil {
 			failure = h.unavailable("reading history failed", roomName, err)
-		} else if r != nil {
-			r.recent.fill(msgs, version)
 		}
-		views := viewsFrom(msgs, keep, notBefore)
+		all := viewsFrom(msgs)
+		views := window(all, keep, notBefore)
 		if n := len(views); n > 0 {
 			upTo = views[n-1].id
 		}
 		payload = encodeRoomJoined(roomName, membersJSON, views, nil)
+		if err == nil && r != nil {
+			r.recent.fill(all, version) // after the encoding: the cache owns all from here
+		}
 	}
 	if !c.finishJoin(payload, upTo) {
 		h.evict(c)
@@ -269,20 +272,25 @@ func (h *Hub) joinedFromRecent(ctx context.Context, c *Client, roomName string, 
 	return failure
 }
 
-// viewsFrom encodes the newest keep of msgs sent at or after notBefore
-// (Unix ms), as the cache would hold them.
-func viewsFrom(msgs []store.Message, keep int, notBefore int64) []cachedView {
-	if len(msgs) > keep {
-		msgs = msgs[len(msgs)-keep:]
-	}
-	out := make([]cachedView, 0, len(msgs))
-	for _, m := range msgs {
-		if m.Sent.UnixMilli() < notBefore {
-			continue
-		}
-		out = append(out, cachedView{id: m.ID, sent: m.Sent.UnixMilli(), view: mustJSON(viewOf(m))})
+// viewsFrom encodes msgs as the cache holds them.
+func viewsFrom(msgs []store.Message) []cachedView {
+	out := make([]cachedView, len(msgs))
+	for i, m := range msgs {
+		out[i] = cachedView{id: m.ID, sent: m.Sent.UnixMilli(), view: mustJSON(viewOf(m))}
 	}
 	return out
+}
+
+// window returns the newest keep of views (oldest first) without those
+// sent before notBefore (Unix ms): what retention leaves of them.
+func window(views []cachedView, keep int, notBefore int64) []cachedView {
+	if len(views) > keep {
+		views = views[len(views)-keep:]
+	}
+	for len(views) > 0 && views[0].sent < notBefore {
+		views = views[1:]
+	}
+	return views
 }
 
 func (h *Hub) unavailable(what, roomName string, err error) *Error {

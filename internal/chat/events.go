@@ -166,13 +166,6 @@ type roomUser struct {
 	User string `json:"user"`
 }
 
-type roomJoined struct {
-	Room      string        `json:"room"`
-	Members   []string      `json:"members"`
-	History   []messageView `json:"history"`
-	Recovered *bool         `json:"recovered,omitempty"`
-}
-
 type historyPage struct {
 	Room     string        `json:"room"`
 	Messages []messageView `json:"messages"`

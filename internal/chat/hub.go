@@ -258,8 +258,12 @@ func (h *Hub) Connect(ctx context.Context, user, session string) (*Client, error
 }
 
 // ConnectDirect is Connect for a transport that can write without
-// blocking: direct is installed (see SetDirect) before room_joined is
-// queued, so that even the first event needs no writer goroutine.
+// blocking. direct writes frames to the connection, all in one
+// non-blocking write: it reports whether it wrote anything and returns the
+// part it could not write (a copy), which the writer sends first. With it,
+// frames for an idle connection are written by the hub's flusher (see
+// Client.push) instead of a writer goroutine, from room_joined on; only
+// what does not fit in the socket's buffer starts a writer.
 func (h *Hub) ConnectDirect(ctx context.Context, user, session string, direct func(frames [][]byte) (rest []byte, ok bool)) (*Client, error) {
 	c := &Client{
 		hub:     h,

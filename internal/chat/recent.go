@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/parley-chat/parley/internal/store"
 )
 
 // recent is a room's newest messages (at most HistoryOnJoin), already
@@ -117,13 +115,7 @@ func (r *recent) roomJoined(room string, membersJSON []byte, keep int, notBefore
 	if !r.valid {
 		return nil, 0, false, r.version
 	}
-	msgs := r.msgs
-	if len(msgs) > keep {
-		msgs = msgs[len(msgs)-keep:]
-	}
-	for len(msgs) > 0 && msgs[0].sent < notBefore {
-		msgs = msgs[1:]
-	}
+	msgs := window(r.msgs, keep, notBefore)
 	var first int64
 	if len(msgs) > 0 {
 		first, upTo = msgs[0].id, msgs[len(msgs)-1].id
@@ -137,10 +129,10 @@ func (r *recent) roomJoined(room string, membersJSON []byte, keep int, notBefore
 	return payload, upTo, true, r.version
 }
 
-// fill installs msgs, the room's newest HistoryOnJoin messages as read from
-// the store after version was taken, unless a message was delivered since.
-func (r *recent) fill(msgs []store.Message, version uint64) {
-	views := viewsFrom(msgs, HistoryOnJoin, 0)
+// fill installs views, the room's newest HistoryOnJoin messages as read
+// from the store after version was taken, unless a message was delivered
+// since. The cache owns views from then on.
+func (r *recent) fill(views []cachedView, version uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.valid || r.version != version {
@@ -149,8 +141,8 @@ func (r *recent) fill(msgs []store.Message, version uint64) {
 	r.valid, r.msgs = true, views
 }
 
-// encodeRoomJoined renders room_joined with history entries already
-// encoded; it writes what encode(TypeRoomJoined, roomJoined{...}) would.
+// encodeRoomJoined renders room_joined with its members and history
+// entries already encoded (recovered nil: no "recovered" field).
 func encodeRoomJoined(room string, membersJSON []byte, history []cachedView, recovered *bool) []byte {
 	size := 64 + len(room) + len(membersJSON)
 	for _, h := range history {

@@ -15,6 +15,15 @@ func testMessage(id, prev int64, sent time.Time) store.Message {
 	return store.Message{ID: id, Prev: prev, Room: "r", From: "alice", Text: fmt.Sprintf("m%d <&> \"q\" é", id), Sent: sent}
 }
 
+// roomJoined is the room_joined payload as encoding/json renders it, to
+// check encodeRoomJoined against.
+type roomJoined struct {
+	Room      string        `json:"room"`
+	Members   []string      `json:"members"`
+	History   []messageView `json:"history"`
+	Recovered *bool         `json:"recovered,omitempty"`
+}
+
 func TestEncodeRoomJoinedMatchesEncode(t *testing.T) {
 	base := time.Date(2026, 12, 1, 12, 0, 0, 123e6, time.UTC)
 	var msgs []store.Message
@@ -33,7 +42,7 @@ func TestEncodeRoomJoinedMatchesEncode(t *testing.T) {
 		{[]string{"<b>"}, msgs, &no},
 	} {
 		want := encode(TypeRoomJoined, roomJoined{Room: "r", Members: orEmptyList(tc.members), History: viewsOf(orNone(tc.history)), Recovered: tc.recovered})
-		got := encodeRoomJoined("r", mustJSON(orEmptyList(tc.members)), viewsFrom(tc.history, HistoryOnJoin, 0), tc.recovered)
+		got := encodeRoomJoined("r", mustJSON(orEmptyList(tc.members)), viewsFrom(tc.history), tc.recovered)
 		if string(got) != string(want) {
 			t.Errorf("encodeRoomJoined:\n got %s\nwant %s", got, want)
 		}
@@ -56,14 +65,7 @@ func (r *recent) snapshot(keep int, notBefore int64) (views []cachedView, ok boo
 	if !r.valid {
 		return nil, false, r.version
 	}
-	msgs := r.msgs
-	if len(msgs) > keep {
-		msgs = msgs[len(msgs)-keep:]
-	}
-	for len(msgs) > 0 && msgs[0].sent < notBefore {
-		msgs = msgs[1:]
-	}
-	return append([]cachedView(nil), msgs...), true, r.version
+	return append([]cachedView(nil), window(r.msgs, keep, notBefore)...), true, r.version
 }
 
 // ids lists the ids of what a snapshot holds, or "invalid".
@@ -95,7 +97,7 @@ func TestRecentFollowsDeliveriesAndStopsAtAGap(t *testing.T) {
 		t.Fatalf("filled across a delivery: %s", got)
 	}
 	_, _, v = r.snapshot(HistoryOnJoin, 0)
-	r.fill([]store.Message{testMessage(1, 0, base.Add(time.Second))}, v)
+	r.fill(viewsFrom([]store.Message{testMessage(1, 0, base.Add(time.Second))}), v)
 	deliver(&r, 2, 1)
 	deliver(&r, 2, 1) // a repeat
 	deliver(&r, 3, 2)
@@ -111,7 +113,7 @@ func TestRecentFollowsDeliveriesAndStopsAtAGap(t *testing.T) {
 	}
 	// The views are what a store read would give.
 	views, _, _ := r.snapshot(HistoryOnJoin, 0)
-	want := viewsFrom([]store.Message{testMessage(1, 0, base.Add(time.Second)), testMessage(2, 1, base.Add(2*time.Second)), testMessage(3, 2, base.Add(3*time.Second))}, HistoryOnJoin, 0)
+	want := viewsFrom([]store.Message{testMessage(1, 0, base.Add(time.Second)), testMessage(2, 1, base.Add(2*time.Second)), testMessage(3, 2, base.Add(3*time.Second))})
 	for i := range want {
 		if string(views[i].view) != string(want[i].view) || views[i].sent != want[i].sent {
 			t.Fatalf("view %d: %s (sent %d), want %s (sent %d)", i, views[i].view, views[i].sent, want[i].view, want[i].sent)
@@ -158,14 +160,14 @@ func TestRoomJoinedIsSharedUntilSomethingChanges(t *testing.T) {
 	base := time.Now().UTC()
 	var r recent
 	_, _, _, v := r.roomJoined("r", []byte(`[]`), HistoryOnJoin, 0)
-	r.fill([]store.Message{testMessage(1, 0, base)}, v)
+	r.fill(viewsFrom([]store.Message{testMessage(1, 0, base)}), v)
 	members := mustJSON([]string{"alice"})
 	a, upTo, ok, _ := r.roomJoined("r", members, HistoryOnJoin, 0)
 	b, _, _, _ := r.roomJoined("r", members, HistoryOnJoin, 0)
 	if !ok || upTo != 1 || &a[0] != &b[0] {
 		t.Fatalf("ok %v, upTo %d, shared %v", ok, upTo, &a[0] == &b[0])
 	}
-	want := encodeRoomJoined("r", members, viewsFrom([]store.Message{testMessage(1, 0, base)}, HistoryOnJoin, 0), nil)
+	want := encodeRoomJoined("r", members, viewsFrom([]store.Message{testMessage(1, 0, base)}), nil)
 	if string(a) != string(want) {
 		t.Fatalf("room_joined %s, want %s", a, want)
 	}

@@ -54,6 +54,13 @@ func (w *recordingWriter) seen() ([]string, int) {
 	return append([]string(nil), w.got...), w.runs
 }
 
+// setDirect installs a direct function as ConnectDirect does.
+func setDirect(c *Client, f func(frames [][]byte) ([]byte, bool)) {
+	c.mu.Lock()
+	c.direct, c.fl = f, c.hub.flusherFor()
+	c.mu.Unlock()
+}
+
 func TestWriterRunsOnlyWhileThereIsWork(t *testing.T) {
 	c := benchClient()
 	c.enqueue(0, []byte("a")) // queued before the writer exists
@@ -116,7 +123,7 @@ func TestDirectWritesSkipTheWriterUntilTheSocketIsFull(t *testing.T) {
 	c := benchClient()
 	calls := make(chan string, 16) // each direct write: its frames, space-separated
 	full := false
-	c.SetDirect(func(frames [][]byte) ([]byte, bool) {
+	setDirect(c, func(frames [][]byte) ([]byte, bool) {
 		var names []string
 		for _, f := range frames {
 			names = append(names, string(f))
@@ -173,10 +180,11 @@ func TestDirectWritesSkipTheWriterUntilTheSocketIsFull(t *testing.T) {
 	<-w.ran
 	c.WaitWriter()
 	c.enqueue(0, []byte("late"))
-	select {
-	case got := <-calls:
-		t.Fatalf("a direct write after the close: %q", got)
-	default:
+	c.mu.Lock()
+	queued, listed := len(c.queue), c.dirty
+	c.mu.Unlock()
+	if queued != 0 || listed {
+		t.Fatalf("after the close: %d frames queued, on the flusher's list %v", queued, listed)
 	}
 }
 
@@ -185,7 +193,7 @@ func TestDirectWritesSkipTheWriterUntilTheSocketIsFull(t *testing.T) {
 func TestStartWriterSendsTheRestOfAFrameWrittenInPart(t *testing.T) {
 	c := benchClient()
 	wrote := make(chan struct{})
-	c.SetDirect(func([][]byte) ([]byte, bool) {
+	setDirect(c, func([][]byte) ([]byte, bool) {
 		close(wrote)
 		return []byte("rest"), true
 	})
