@@ -2,12 +2,8 @@
 
 package handlers
 
-import (
-	"net"
-	"syscall"
-)
+import "net"
 
-// rawConn returns nil: direct writes are for Unix systems only.
-func rawConn(net.Conn) syscall.RawConn { return nil }
-
-func writeDirect(syscall.RawConn, [][]byte) ([]byte, bool) { return nil, false }
+// newDirect returns nil: direct writes are for Unix systems only, and the
+// connection's writer sends everything.
+func newDirect(net.Conn) func([][]byte) ([]byte, bool) { return nil }

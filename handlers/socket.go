@@ -113,10 +113,7 @@ func serve(nc net.Conn, pre []byte, user, session string, cfg SocketConfig) {
 			writeControl(nc, wsframe.AppendClose(nil, chat.CloseInternal, "internal error"), time.Now().Add(closeGrace))
 		}
 	}()
-	var direct func([][]byte) ([]byte, bool)
-	if raw := rawConn(nc); raw != nil {
-		direct = func(frames [][]byte) ([]byte, bool) { return writeDirect(raw, frames) }
-	}
+	direct := newDirect(nc)
 	var err error
 	onFreshStack(func() { client, err = cfg.Hub.ConnectDirect(context.Background(), user, session, direct) })
 	if err != nil {
