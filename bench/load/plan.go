@@ -87,6 +87,9 @@ type WorkerConfig struct {
 	Drain       time.Duration `json:"drain"`
 	Concurrency int           `json:"concurrency"` // dials in flight at once in this worker
 	Deadline    time.Time     `json:"deadline"`    // the worker gives up at this time
+	// CPUProfile, when set, is where the worker writes a CPU profile of
+	// its whole run.
+	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
 // Command is what the coordinator writes to a worker after the config.

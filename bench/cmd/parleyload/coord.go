@@ -79,6 +79,9 @@ func workerConfigs(o options, rate float64, ss []load.Session) []load.WorkerConf
 			Worker: w, Plan: plan, Sessions: ss, Rate: rate, Size: o.size,
 			Duration: o.duration, Drain: o.drain, Concurrency: o.concurrency, Deadline: deadline,
 		}
+		if o.cpuProfile != "" {
+			cfgs[w].CPUProfile = fmt.Sprintf("%s.%d", o.cpuProfile, w)
+		}
 	}
 	return cfgs
 }

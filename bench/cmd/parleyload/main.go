@@ -56,6 +56,7 @@ type options struct {
 	rampSteps   int
 	timeout     time.Duration
 	json        bool
+	cpuProfile  string
 }
 
 func main() {
@@ -87,6 +88,7 @@ func main() {
 	flag.DurationVar(&o.rampP99, "ramp-p99", 100*time.Millisecond, "fanout -ramp: latency bound for p99")
 	flag.IntVar(&o.rampSteps, "ramp-steps", 8, "fanout -ramp: most steps")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "hard deadline for the whole invocation")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write each worker's CPU profile to this path plus .<worker>")
 	flag.BoolVar(&o.json, "json", false, "print the result as one JSON line instead of a table")
 	flag.Parse()
 
