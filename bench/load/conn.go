@@ -176,7 +176,7 @@ func (c *Conn) read() {
 		switch env.Type {
 		case "new_message":
 			if c.sink != nil {
-				c.deliver(p.Message)
+				c.deliver([]byte(p.Message))
 			}
 		case "ack", "error":
 			var id string
@@ -224,28 +224,35 @@ func (c *Conn) readFrame(buf []byte) ([]byte, error) {
 // reports false and goes through encoding/json. At 100k deliveries per
 // second a full JSON decode of each would take much of the load tool's
 // core and cap what it can measure.
-func fastMessage(data []byte) (string, bool) {
+func fastMessage(data []byte) ([]byte, bool) {
 	const head = `{"type":"new_message","payload":{`
 	const field = `"message":"`
 	if !bytes.HasPrefix(data, []byte(head)) {
-		return "", false
+		return nil, false
 	}
 	i := bytes.Index(data, []byte(field))
 	if i < 0 {
-		return "", false
+		return nil, false
 	}
-	return plainString(data[i+len(field):])
+	return plainBytes(data[i+len(field):])
 }
 
-// plainString returns the JSON string that rest starts inside of (its
+// plainBytes returns the JSON string that rest starts inside of (its
 // opening quote already passed) when it has no escapes, which a decoder
-// would have to undo; ok is false otherwise, or when it does not end.
-func plainString(rest []byte) (string, bool) {
+// would have to undo; ok is false otherwise, or when it does not end. The
+// result shares rest's memory.
+func plainBytes(rest []byte) ([]byte, bool) {
 	j := bytes.IndexByte(rest, '"')
 	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-		return "", false
+		return nil, false
 	}
-	return string(rest[:j]), true
+	return rest[:j], true
+}
+
+// plainString is plainBytes as a string of its own.
+func plainString(rest []byte) (string, bool) {
+	b, ok := plainBytes(rest)
+	return string(b), ok
 }
 
 // fastRoomJoined returns the room of a room_joined event, read from its

@@ -1,8 +1,9 @@
 package load
 
 import (
+	"bytes"
+	"math"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -51,23 +52,45 @@ func LoadText(sender int, seq int64, ns int64, size int) []byte {
 	return b
 }
 
-// ParseLoadText reads back what LoadText wrote; ok is false for any other text.
-func ParseLoadText(s string) (sender int, seq int64, ns int64, ok bool) {
-	f := strings.SplitN(s, " ", 5)
-	if len(f) < 4 || f[0] != "L" {
+// ParseLoadText reads back what LoadText wrote; ok is false for any other
+// text. It allocates nothing: the load tool runs it for every delivery.
+func ParseLoadText(text []byte) (sender int, seq int64, ns int64, ok bool) {
+	rest, ok := bytes.CutPrefix(text, []byte("L "))
+	if !ok {
 		return 0, 0, 0, false
 	}
-	snd, err1 := strconv.Atoi(f[1])
-	seq, err2 := strconv.ParseInt(f[2], 10, 64)
-	ns, err3 := strconv.ParseInt(f[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || snd < 0 || seq < 1 {
+	var f [3]int64
+	for i := range f {
+		var field []byte
+		field, rest, _ = bytes.Cut(rest, []byte(" "))
+		if f[i], ok = decimal(field); !ok {
+			return 0, 0, 0, false
+		}
+	}
+	if f[1] < 1 || f[0] > math.MaxInt32 {
 		return 0, 0, 0, false
 	}
-	return snd, seq, ns, true
+	return int(f[0]), f[1], f[2], true
+}
+
+// decimal parses a non-empty run of ASCII digits that fits an int64.
+func decimal(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		d := int64(c) - '0'
+		if d < 0 || d > 9 || n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // deliver records one new_message text; it runs on the connection's reader.
-func (c *Conn) deliver(text string) {
+func (c *Conn) deliver(text []byte) {
 	t := c.sink
 	now := time.Now().UnixNano()
 	sender, seq, ns, ok := ParseLoadText(text)
