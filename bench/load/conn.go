@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Event is a server event the controlling goroutine of a Conn waits for:
@@ -30,10 +27,10 @@ type Event struct {
 // alone touches the delivery state of the connection and forwards events on
 // a buffered channel without ever blocking. At any time at most one other
 // goroutine writes data frames (first the set-up code, then, in the fanout
-// scenario, the connection's sender); pongs and the final close go through
-// WriteControl, which gorilla/websocket allows concurrently.
+// scenario, the connection's sender); pongs and the final close may come
+// from others, and wsConn writes one frame at a time.
 type Conn struct {
-	ws     *websocket.Conn
+	ws     *wsConn
 	events chan Event
 	done   chan struct{} // closed when the reader returns
 	err    error         // why the reader returned; read after done is closed
@@ -59,9 +56,9 @@ type DialConfig struct {
 // Dialer opens connections; it is safe for concurrent use.
 type Dialer struct {
 	cfg DialConfig
-	ws  *websocket.Dialer
+	nd  *net.Dialer
 	api *API
-	url string
+	url *url.URL
 }
 
 // NewDialer prepares dialing with cfg; api is used for Parley tickets.
@@ -79,6 +76,7 @@ func NewDialer(cfg DialConfig, api *API) (*Dialer, error) {
 		return nil, fmt.Errorf("base URL %q: want http or https", cfg.BaseURL)
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/ws"
+	u.RawQuery, u.Fragment = "", ""
 	nd := &net.Dialer{Timeout: cfg.Timeout, Control: bindNoPort}
 	if cfg.SourceIP != "" {
 		ip := net.ParseIP(cfg.SourceIP)
@@ -87,13 +85,7 @@ func NewDialer(cfg DialConfig, api *API) (*Dialer, error) {
 		}
 		nd.LocalAddr = &net.TCPAddr{IP: ip}
 	}
-	ws := &websocket.Dialer{
-		NetDialContext:   nd.DialContext,
-		HandshakeTimeout: cfg.Timeout,
-		ReadBufferSize:   2048,
-		WriteBufferSize:  2048,
-	}
-	return &Dialer{cfg: cfg, ws: ws, api: api, url: u.String()}, nil
+	return &Dialer{cfg: cfg, nd: nd, api: api, url: u}, nil
 }
 
 // Dial opens a connection as user (with its session cookie for Parley) and
@@ -110,11 +102,15 @@ func (d *Dialer) Dial(ctx context.Context, s Session, sink *Tracker, room int) (
 	} else {
 		q.Set("user", s.User)
 	}
-	ws, resp, err := d.ws.DialContext(ctx, d.url+"?"+q.Encode(), nil)
+	u := *d.url
+	u.RawQuery = q.Encode()
+	if d.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.cfg.Timeout)
+		defer cancel()
+	}
+	ws, err := wsDial(ctx, d.nd, &u)
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("upgrade: HTTP %d: %w", resp.StatusCode, err)
-		}
 		return nil, fmt.Errorf("upgrade: %w", err)
 	}
 	c := &Conn{
@@ -146,14 +142,12 @@ type inPayload struct {
 // read is the connection's only reader; see the Conn invariant.
 func (c *Conn) read() {
 	defer close(c.done)
-	var buf []byte
 	for {
-		data, err := c.readFrame(buf[:0])
+		data, err := c.ws.next()
 		if err != nil {
 			c.err = err
 			return
 		}
-		buf = data
 		if text, ok := fastMessage(data); ok {
 			if c.sink != nil {
 				c.deliver(text)
@@ -193,27 +187,6 @@ func (c *Conn) read() {
 			c.forward(Event{Type: env.Type, Code: p.Code, ID: id})
 		case "room_joined":
 			c.forward(Event{Type: env.Type, Room: p.Room})
-		}
-	}
-}
-
-// readFrame reads the next message into buf, reusing its space.
-func (c *Conn) readFrame(buf []byte) ([]byte, error) {
-	_, r, err := c.ws.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
 		}
 	}
 }
@@ -331,8 +304,7 @@ func (c *Conn) ChangeRoom(ctx context.Context, room string) error {
 
 // write sends one text frame; callers respect the single-writer invariant.
 func (c *Conn) write(b []byte) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+	return c.ws.writeFrame(opText, b, time.Now().Add(10*time.Second))
 }
 
 // Dropped reports whether the connection ended without us closing it.
@@ -349,8 +321,7 @@ func (c *Conn) Dropped() bool {
 // reader to return.
 func (c *Conn) Close() {
 	c.closing.Store(true)
-	_ = c.ws.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	_ = c.ws.Close()
+	_ = c.ws.writeFrame(opClose, closePayload(1000), time.Now().Add(time.Second))
+	_ = c.ws.nc.Close()
 	<-c.done
 }

@@ -1,0 +1,180 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// wsServer serves one WebSocket per request with gorilla/websocket (an
+// independent implementation) and runs script on it.
+func wsServer(t *testing.T, script func(ws *websocket.Conn)) *url.URL {
+	t.Helper()
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("refuse") != "" {
+			http.Error(w, "no", http.StatusForbidden)
+			return
+		}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		script(ws)
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(strings.Replace(srv.URL, "http://", "ws://", 1) + "/ws")
+	return u
+}
+
+func dialTest(t *testing.T, u *url.URL) *wsConn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := wsDial(ctx, &net.Dialer{}, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.nc.Close() })
+	return c
+}
+
+// TestWSClientFrames: messages of each length encoding and a ping in
+// between arrive whole and in order, and the ping is answered; what the client sends
+// arrives masked and intact; a close frame ends next with its code.
+func TestWSClientFrames(t *testing.T) {
+	long := bytes.Repeat([]byte("l"), 70000) // a 64-bit length
+	mid := bytes.Repeat([]byte("m"), 300)    // a 16-bit length
+	got := make(chan string, 4)
+	pongs := make(chan string, 1)
+	u := wsServer(t, func(ws *websocket.Conn) {
+		ws.SetPongHandler(func(p string) error { pongs <- p; return nil })
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("short"))
+		_ = ws.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second))
+		_ = ws.WriteMessage(websocket.TextMessage, mid)
+		_ = ws.WriteMessage(websocket.TextMessage, long)
+		for range 2 { // the client's messages; reading also runs the pong handler
+			_, p, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			got <- string(p)
+		}
+		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "logged out"))
+		_, _, _ = ws.ReadMessage() // the client's answer to the close
+	})
+	c := dialTest(t, u)
+	for _, want := range [][]byte{[]byte("short"), mid, long} {
+		msg, err := c.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(msg, want) {
+			t.Fatalf("got %d bytes %.20q…, want %d bytes %.20q…", len(msg), msg, len(want), want)
+		}
+	}
+	for _, m := range []string{`{"type":"change_room"}`, strings.Repeat("x", 200)} {
+		if err := c.writeFrame(opText, []byte(m), time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if g := <-got; g != m {
+			t.Fatalf("server read %q, want %q", g, m)
+		}
+	}
+	if p := <-pongs; p != "are you there" {
+		t.Fatalf("pong carried %q", p)
+	}
+	_, err := c.next()
+	var ce *CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "logged out" {
+		t.Fatalf("after the close frame: %v", err)
+	}
+}
+
+// TestWSClientFramesWithTheAnswer: frames the server sends together with
+// its 101 are not lost to the handshake, and a message in fragments, with
+// a ping between them, comes out whole.
+func TestWSClientFramesWithTheAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return
+		}
+		ans := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + acceptFor(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
+		frames := []byte{0x81, 5, 'h', 'e', 'l', 'l', 'o', 0x81, 2, 'h', 'i',
+			0x01, 4, 'f', 'r', 'a', 'g', 0x89, 1, 'p', 0x00, 4, 'm', 'e', 'n', 't', 0x80, 2, 'e', 'd'}
+		_, _ = nc.Write(append([]byte(ans), frames...))
+		_, _ = nc.Read(make([]byte, 1)) // until the client closes
+	}()
+	c := dialTest(t, &url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/ws"})
+	for _, want := range []string{"hello", "hi", "fragmented"} {
+		msg, err := c.next()
+		if err != nil || string(msg) != want {
+			t.Fatalf("next = %q, %v; want %q", msg, err, want)
+		}
+	}
+	c.nc.Close()
+	<-done
+}
+
+// TestWSClientRefused: a refused upgrade and a wrong accept key are errors
+// that say what happened.
+func TestWSClientRefused(t *testing.T) {
+	u := wsServer(t, func(*websocket.Conn) {})
+	u.RawQuery = "refuse=1"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := wsDial(ctx, &net.Dialer{}, u)
+	var he *HandshakeError
+	if !errors.As(err, &he) || he.Status != http.StatusForbidden {
+		t.Fatalf("refused upgrade: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(nc)); err != nil {
+			return
+		}
+		_, _ = nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IGl0\r\n\r\n"))
+	}()
+	_, err = wsDial(ctx, &net.Dialer{}, &url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/ws"})
+	if err == nil || !strings.Contains(err.Error(), "Sec-WebSocket-Accept") {
+		t.Fatalf("wrong accept key: %v", err)
+	}
+	<-done
+}
