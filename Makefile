@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTicket$$' -fuzztime $(FUZZTIME) ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./internal/cluster
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./internal/wsframe
+	$(GO) test -run '^$$' -fuzz '^FuzzWSClient$$' -fuzztime $(FUZZTIME) ./bench/load
 
 ## e2e-deps: the browser tests' npm packages (playwright-core; no browser download), installed when missing or stale.
 e2e-deps: e2e/node_modules/.package-lock.json

@@ -222,6 +222,9 @@ func (c *wsConn) next() ([]byte, error) {
 		payload := c.buf[c.r+h : c.r+h+int(n)]
 		c.r += h + int(n)
 		fin, op := b0&0x80 != 0, b0&0x0f
+		if op >= opClose && (!fin || n > 125) {
+			return nil, errors.New("a fragmented or long control frame")
+		}
 		switch op {
 		case opText, opBinary:
 			if c.frag != nil {

@@ -178,3 +178,35 @@ func TestWSClientRefused(t *testing.T) {
 	}
 	<-done
 }
+
+// byteConn is a net.Conn that reads from a fixed input and discards writes.
+type byteConn struct {
+	net.Conn
+	r *bytes.Reader
+}
+
+func (c *byteConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
+func (c *byteConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (c *byteConn) SetWriteDeadline(time.Time) error { return nil }
+
+// FuzzWSClient feeds the client's frame reader arbitrary bytes: it must
+// end with an error, never panic, and never return more than it was given.
+func FuzzWSClient(f *testing.F) {
+	f.Add([]byte{0x81, 5, 'h', 'e', 'l', 'l', 'o'})
+	f.Add([]byte{0x01, 4, 'f', 'r', 'a', 'g', 0x89, 1, 'p', 0x80, 2, 'e', 'd', 0x88, 2, 3, 232})
+	f.Add([]byte{0x82, 126, 0, 3, 'a', 'b', 'c', 0x8A, 0})
+	f.Add([]byte{0x81, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 'x'})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c := &wsConn{nc: &byteConn{r: bytes.NewReader(in)}, buf: make([]byte, 64)}
+		for range len(in) + 1 { // each message consumes at least two bytes
+			msg, err := c.next()
+			if err != nil {
+				return
+			}
+			if len(msg) > len(in) {
+				t.Fatalf("a %d-byte message from %d bytes of input", len(msg), len(in))
+			}
+		}
+		t.Fatal("next did not end at the end of its input")
+	})
+}
