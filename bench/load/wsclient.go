@@ -245,9 +245,9 @@ func (c *wsConn) next() ([]byte, error) {
 				return msg, nil
 			}
 		case opPing:
-			if err := c.writeFrame(opPong, payload, time.Now().Add(10*time.Second)); err != nil {
-				return nil, err
-			}
+			// A pong that cannot be written is the writer's problem to
+			// report, as with gorilla/websocket's default ping handler.
+			_ = c.writeFrame(opPong, payload, time.Now().Add(10*time.Second))
 		case opPong:
 		case opClose:
 			ce := &CloseError{Code: 1005}

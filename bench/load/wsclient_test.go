@@ -88,11 +88,11 @@ func TestWSClientFrames(t *testing.T) {
 		if err := c.writeFrame(opText, []byte(m), time.Now().Add(5*time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if g := <-got; g != m {
+		if g := receive(t, got, "the server reading a message"); g != m {
 			t.Fatalf("server read %q, want %q", g, m)
 		}
 	}
-	if p := <-pongs; p != "are you there" {
+	if p := receive(t, pongs, "the pong"); p != "are you there" {
 		t.Fatalf("pong carried %q", p)
 	}
 	_, err := c.next()
@@ -177,6 +177,54 @@ func TestWSClientRefused(t *testing.T) {
 		t.Fatalf("wrong accept key: %v", err)
 	}
 	<-done
+}
+
+// receive waits for one value from ch, or fails the test after 5 seconds.
+func receive(t *testing.T, ch <-chan string, what string) string {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no %s within 5 seconds", what)
+		return ""
+	}
+}
+
+// TestWSClientSmallBuffer: with a buffer far smaller than the frames, the
+// reader moves what is left of it to the front and grows it, and every
+// message still comes out whole and in order.
+func TestWSClientSmallBuffer(t *testing.T) {
+	var in []byte
+	var want [][]byte
+	for i, n := range []int{3, 15, 16, 17, 125, 126, 200, 5, 65535, 65536, 70000, 1, 40} {
+		msg := bytes.Repeat([]byte{byte('a' + i)}, n)
+		msg[0], msg[n-1] = '<', '>'
+		want = append(want, msg)
+		in = append(in, 0x81)
+		switch {
+		case n < 126:
+			in = append(in, byte(n))
+		case n <= 0xffff:
+			in = append(in, 126, byte(n>>8), byte(n))
+		default:
+			in = append(in, 127, 0, 0, 0, 0, 0, byte(n>>16), byte(n>>8), byte(n))
+		}
+		in = append(in, msg...)
+	}
+	c := &wsConn{nc: &byteConn{r: bytes.NewReader(in)}, buf: make([]byte, 16)}
+	for i, w := range want {
+		msg, err := c.next()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(msg, w) {
+			t.Fatalf("message %d: %d bytes %.10q…, want %d bytes %.10q…", i, len(msg), msg, len(w), w)
+		}
+	}
+	if _, err := c.next(); err == nil {
+		t.Fatal("a message after the end of the input")
+	}
 }
 
 // byteConn is a net.Conn that reads from a fixed input and discards writes.
