@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/parley-chat/parley/internal/wsframe"
 )
 
 // Event is a server event the controlling goroutine of a Conn waits for:
@@ -77,7 +79,7 @@ func NewDialer(cfg DialConfig, api *API) (*Dialer, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/ws"
 	u.RawQuery, u.Fragment = "", ""
-	nd := &net.Dialer{Timeout: cfg.Timeout, Control: bindNoPort}
+	nd := &net.Dialer{Control: bindNoPort} // Dial bounds dialing and the handshake by cfg.Timeout
 	if cfg.SourceIP != "" {
 		ip := net.ParseIP(cfg.SourceIP)
 		if ip == nil {
@@ -304,7 +306,7 @@ func (c *Conn) ChangeRoom(ctx context.Context, room string) error {
 
 // write sends one text frame; callers respect the single-writer invariant.
 func (c *Conn) write(b []byte) error {
-	return c.ws.writeFrame(opText, b, time.Now().Add(10*time.Second))
+	return c.ws.writeFrame(wsframe.OpText, b, time.Now().Add(10*time.Second))
 }
 
 // Dropped reports whether the connection ended without us closing it.
@@ -321,7 +323,7 @@ func (c *Conn) Dropped() bool {
 // reader to return.
 func (c *Conn) Close() {
 	c.closing.Store(true)
-	_ = c.ws.writeFrame(opClose, closePayload(1000), time.Now().Add(time.Second))
+	_ = c.ws.writeFrame(wsframe.OpClose, closePayload(1000), time.Now().Add(time.Second))
 	_ = c.ws.nc.Close()
 	<-c.done
 }

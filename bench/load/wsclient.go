@@ -18,16 +18,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
-)
 
-// WebSocket opcodes (RFC 6455 section 5.2).
-const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
+	"github.com/parley-chat/parley/internal/wsframe"
 )
 
 // wsGUID is the key suffix of the opening handshake (RFC 6455 section 1.3).
@@ -221,12 +213,12 @@ func (c *wsConn) next() ([]byte, error) {
 		}
 		payload := c.buf[c.r+h : c.r+h+int(n)]
 		c.r += h + int(n)
-		fin, op := b0&0x80 != 0, b0&0x0f
-		if op >= opClose && (!fin || n > 125) {
+		fin, op := b0&0x80 != 0, int(b0&0x0f)
+		if op >= wsframe.OpClose && (!fin || n > wsframe.MaxControl) {
 			return nil, errors.New("a fragmented or long control frame")
 		}
 		switch op {
-		case opText, opBinary:
+		case wsframe.OpText, wsframe.OpBinary:
 			if c.frag != nil {
 				return nil, errors.New("a new message inside a fragmented one")
 			}
@@ -234,7 +226,7 @@ func (c *wsConn) next() ([]byte, error) {
 				return payload, nil
 			}
 			c.frag = append(make([]byte, 0, 2*len(payload)), payload...)
-		case opContinuation:
+		case wsframe.OpContinuation:
 			if c.frag == nil {
 				return nil, errors.New("a continuation frame outside a message")
 			}
@@ -244,17 +236,17 @@ func (c *wsConn) next() ([]byte, error) {
 				c.frag = nil
 				return msg, nil
 			}
-		case opPing:
+		case wsframe.OpPing:
 			// A pong that cannot be written is the writer's problem to
 			// report, as with gorilla/websocket's default ping handler.
-			_ = c.writeFrame(opPong, payload, time.Now().Add(10*time.Second))
-		case opPong:
-		case opClose:
-			ce := &CloseError{Code: 1005}
+			_ = c.writeFrame(wsframe.OpPong, payload, time.Now().Add(10*time.Second))
+		case wsframe.OpPong:
+		case wsframe.OpClose:
+			ce := &CloseError{Code: wsframe.CloseCode(payload)}
 			if len(payload) >= 2 {
-				ce.Code, ce.Text = int(binary.BigEndian.Uint16(payload)), string(payload[2:])
+				ce.Text = string(payload[2:])
 			}
-			_ = c.writeFrame(opClose, closePayload(ce.Code), time.Now().Add(time.Second))
+			_ = c.writeFrame(wsframe.OpClose, closePayload(ce.Code), time.Now().Add(time.Second))
 			return nil, ce
 		default:
 			return nil, fmt.Errorf("unknown opcode %d", op)
@@ -271,18 +263,11 @@ func closePayload(code int) []byte {
 }
 
 // writeFrame sends payload as one final, masked frame of opcode op.
-func (c *wsConn) writeFrame(op byte, payload []byte, deadline time.Time) error {
+func (c *wsConn) writeFrame(op int, payload []byte, deadline time.Time) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	b := append(c.wbuf[:0], 0x80|op)
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xffff:
-		b = binary.BigEndian.AppendUint16(append(b, 0x80|126), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint64(append(b, 0x80|127), uint64(n))
-	}
+	b := wsframe.AppendHeader(c.wbuf[:0], op, len(payload))
+	b[1] |= 0x80 // masked, as a client's frames must be
 	// The mask only has to differ between frames (RFC 6455 section 5.3):
 	// a client that is not a browser runs no untrusted code to exploit a
 	// predictable one.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-chat/parley/internal/wsframe"
 )
 
 // wsServer serves one WebSocket per request with gorilla/websocket (an
@@ -48,6 +50,33 @@ func dialTest(t *testing.T, u *url.URL) *wsConn {
 	}
 	t.Cleanup(func() { c.nc.Close() })
 	return c
+}
+
+// rawServer accepts one connection on 127.0.0.1, reads its upgrade request
+// and hands both to answer; done is closed when answer has returned and the
+// connection is closed.
+func rawServer(t *testing.T, answer func(nc net.Conn, req *http.Request)) (u *url.URL, done <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return
+		}
+		answer(nc, req)
+	}()
+	return &url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/ws"}, ended
 }
 
 // TestWSClientFrames: messages of each length encoding and a ping in
@@ -85,7 +114,7 @@ func TestWSClientFrames(t *testing.T) {
 		}
 	}
 	for _, m := range []string{`{"type":"change_room"}`, strings.Repeat("x", 200)} {
-		if err := c.writeFrame(opText, []byte(m), time.Now().Add(5*time.Second)); err != nil {
+		if err := c.writeFrame(wsframe.OpText, []byte(m), time.Now().Add(5*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if g := receive(t, got, "the server reading a message"); g != m {
@@ -106,31 +135,15 @@ func TestWSClientFrames(t *testing.T) {
 // its 101 are not lost to the handshake, and a message in fragments, with
 // a ping between them, comes out whole.
 func TestWSClientFramesWithTheAnswer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		req, err := http.ReadRequest(bufio.NewReader(nc))
-		if err != nil {
-			return
-		}
+	u, done := rawServer(t, func(nc net.Conn, req *http.Request) {
 		ans := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Accept: " + acceptFor(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
 		frames := []byte{0x81, 5, 'h', 'e', 'l', 'l', 'o', 0x81, 2, 'h', 'i',
 			0x01, 4, 'f', 'r', 'a', 'g', 0x89, 1, 'p', 0x00, 4, 'm', 'e', 'n', 't', 0x80, 2, 'e', 'd'}
 		_, _ = nc.Write(append([]byte(ans), frames...))
 		_, _ = nc.Read(make([]byte, 1)) // until the client closes
-	}()
-	c := dialTest(t, &url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/ws"})
+	})
+	c := dialTest(t, u)
 	for _, want := range []string{"hello", "hi", "fragmented"} {
 		msg, err := c.next()
 		if err != nil || string(msg) != want {
@@ -154,25 +167,10 @@ func TestWSClientRefused(t *testing.T) {
 		t.Fatalf("refused upgrade: %v", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		if _, err := http.ReadRequest(bufio.NewReader(nc)); err != nil {
-			return
-		}
+	raw, done := rawServer(t, func(nc net.Conn, _ *http.Request) {
 		_, _ = nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IGl0\r\n\r\n"))
-	}()
-	_, err = wsDial(ctx, &net.Dialer{}, &url.URL{Scheme: "ws", Host: ln.Addr().String(), Path: "/ws"})
+	})
+	_, err = wsDial(ctx, &net.Dialer{}, raw)
 	if err == nil || !strings.Contains(err.Error(), "Sec-WebSocket-Accept") {
 		t.Fatalf("wrong accept key: %v", err)
 	}
