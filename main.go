@@ -31,6 +31,7 @@ import (
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/cluster"
+	"github.com/parley-chat/parley/internal/listener"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -127,7 +128,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer, ready func(string)
 		log.Info("joined the cluster", "node", cl.Node())
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listener.Listen(ctx, cfg.Addr, log)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v", cfg.Addr, err)
 	}
