@@ -12,46 +12,50 @@ import (
 // Fields a scenario does not measure stay zero; values that could not be
 // measured are NaN.
 type Result struct {
-	Scenario   string   `json:"scenario"`
-	Target     string   `json:"target"`
-	Conns      int      `json:"conns"` // planned connections or clients
-	Rooms      int      `json:"rooms,omitempty"`
-	Members    int      `json:"members,omitempty"`
-	Rate       float64  `json:"rate,omitempty"` // fanout: messages per second asked for
-	Connected  int      `json:"connected"`
-	Alive      int      `json:"alive,omitempty"`
-	Dropped    int      `json:"dropped"`
-	Sent       int64    `json:"sent,omitempty"`
-	SendErrors int64    `json:"send_errors,omitempty"`
-	Unacked    int64    `json:"unacked,omitempty"`
-	Expected   int64    `json:"expected,omitempty"`
-	Deliveries int64    `json:"deliveries,omitempty"`
-	Lost       int64    `json:"lost,omitempty"`
-	Duplicates int64    `json:"duplicates,omitempty"`
-	Misrouted  int64    `json:"misrouted,omitempty"`
-	Foreign    int64    `json:"foreign,omitempty"`
-	PerSec     float64  `json:"per_sec"` // deliveries (fanout) or sessions (connect) per second
-	P50        float64  `json:"p50_ms"`
-	P99        float64  `json:"p99_ms"`
-	P999       float64  `json:"p999_ms"`
-	Sessions   int      `json:"sessions,omitempty"`
-	RSSBefore  float64  `json:"rss_before"` // bytes
-	RSSAfter   float64  `json:"rss_after"`  // bytes
-	PerConn    float64  `json:"bytes_per_conn"`
-	CPUSeconds float64  `json:"cpu_seconds"`
-	CPUPer100k float64  `json:"cpu_per_100k"`
-	Seconds    float64  `json:"seconds"` // the measured window
-	MaxRate    float64  `json:"max_rate,omitempty"`
-	Steps      []Result `json:"steps,omitempty"` // ramp: one fanout run per step
-	Errors     int      `json:"errors"`
-	FirstError string   `json:"first_error,omitempty"`
+	Scenario   string  `json:"scenario"`
+	Target     string  `json:"target"`
+	Conns      int     `json:"conns"` // planned connections or clients
+	Rooms      int     `json:"rooms,omitempty"`
+	Members    int     `json:"members,omitempty"`
+	Rate       float64 `json:"rate,omitempty"` // fanout: messages per second asked for
+	Connected  int     `json:"connected"`
+	Alive      int     `json:"alive,omitempty"`
+	Dropped    int     `json:"dropped"`
+	Sent       int64   `json:"sent,omitempty"`
+	SendErrors int64   `json:"send_errors,omitempty"`
+	Unacked    int64   `json:"unacked,omitempty"`
+	Expected   int64   `json:"expected,omitempty"`
+	Deliveries int64   `json:"deliveries,omitempty"`
+	Lost       int64   `json:"lost,omitempty"`
+	Duplicates int64   `json:"duplicates,omitempty"`
+	Misrouted  int64   `json:"misrouted,omitempty"`
+	Foreign    int64   `json:"foreign,omitempty"`
+	PerSec     float64 `json:"per_sec"` // deliveries (fanout) or sessions (connect) per second
+	P50        float64 `json:"p50_ms"`
+	P99        float64 `json:"p99_ms"`
+	P999       float64 `json:"p999_ms"`
+	Sessions   int     `json:"sessions,omitempty"`
+	RSSBefore  float64 `json:"rss_before"` // bytes
+	RSSAfter   float64 `json:"rss_after"`  // bytes
+	PerConn    float64 `json:"bytes_per_conn"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	CPUPer100k float64 `json:"cpu_per_100k"`
+	// CPUPerSession is the server's CPU time per session of a connect
+	// storm, in microseconds: how many sessions one of its cores could take
+	// a second, whichever side of the loop sets the pace.
+	CPUPerSession float64  `json:"cpu_us_per_session"`
+	Seconds       float64  `json:"seconds"` // the measured window
+	MaxRate       float64  `json:"max_rate,omitempty"`
+	Steps         []Result `json:"steps,omitempty"` // ramp: one fanout run per step
+	Errors        int      `json:"errors"`
+	FirstError    string   `json:"first_error,omitempty"`
 }
 
 // NewResult returns an empty result with the server measurements unknown.
 func NewResult(scenario, target string, conns int) Result {
 	nan := math.NaN()
 	return Result{Scenario: scenario, Target: target, Conns: conns,
-		RSSBefore: nan, RSSAfter: nan, PerConn: nan, CPUSeconds: nan, CPUPer100k: nan}
+		RSSBefore: nan, RSSAfter: nan, PerConn: nan, CPUSeconds: nan, CPUPer100k: nan, CPUPerSession: nan}
 }
 
 // Expectations returns, for each worker, how many deliveries its members

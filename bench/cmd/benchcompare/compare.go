@@ -62,6 +62,7 @@ var metrics = map[string][]metric{
 		{"sessions per second", 0, func(r load.Result) float64 { return r.PerSec }},
 		{"time to room_joined p50, ms", 2, func(r load.Result) float64 { return r.P50 }},
 		{"time to room_joined p99, ms", 2, func(r load.Result) float64 { return r.P99 }},
+		{"server CPU per session, µs", 0, func(r load.Result) float64 { return r.CPUPerSession }},
 	},
 	"ramp": {
 		{"highest rate with p99 < 100 ms and no loss, msg/s", 0, func(r load.Result) float64 { return r.MaxRate }},

@@ -183,6 +183,9 @@ func runOnce(ctx context.Context, o options, rate float64, ss []load.Session, pr
 		if res.Seconds > 0 {
 			res.PerSec = float64(res.Sessions) / res.Seconds
 		}
+		if res.Sessions > 0 {
+			res.CPUPerSession = res.CPUSeconds / float64(res.Sessions) * 1e6
+		}
 	case load.ScenarioIdle:
 		res.Seconds = o.duration.Seconds()
 	}

@@ -52,8 +52,8 @@ func printTable(w io.Writer, r load.Result) {
 			fmt.Fprintf(tw, "highest passing rate\t%.0f msg/s\t\t\t\t\t\t\t\t\t\t\t\t\n", r.MaxRate)
 		}
 	case load.ScenarioConnect:
-		fmt.Fprintln(tw, "target\tclients\treached room_joined\tsessions/s\tp50 ms\tp99 ms\terrors\t")
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t\n", r.Target, r.Conns, r.Sessions, r.PerSec,
-			num(r.P50, 2), num(r.P99, 2), r.Errors)
+		fmt.Fprintln(tw, "target\tclients\treached room_joined\tsessions/s\tp50 ms\tp99 ms\terrors\tserver CPU µs/session\t")
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%s\t\n", r.Target, r.Conns, r.Sessions, r.PerSec,
+			num(r.P50, 2), num(r.P99, 2), r.Errors, num(r.CPUPerSession, 0))
 	}
 }
