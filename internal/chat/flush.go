@@ -30,12 +30,14 @@ const (
 // pause of half its length (at most maxPause) before the next round, so
 // that the frames arriving meanwhile gather into fewer writes. A quiet
 // server's rounds are short (a room's members, a millisecond or so) and
-// never pause. On a busy one the pause is what keeps the server ahead of
-// its load: one write system call per delivery is most of the cost of a
-// delivery, and the kernel's loopback or network work behind it runs on
-// the same core. A pause is half the round before it, so a pause makes
-// the next round longer than itself only when deliveries come faster than
-// the flusher could write them one by one; below that the pauses die out.
+// never pause. On a busy one the pause lets the server keep up with more
+// load: a write system call per delivery is most of the cost of a
+// delivery, with the kernel's loopback or network work behind it on the
+// same core. A pause is half the round before it, so pauses go on only
+// while the rounds after them stay long, that is while deliveries come
+// about as fast as the flusher can write them one by one; below that they
+// die out. The pause is bounded (maxPause), and so is what it adds to a
+// delivery's latency.
 type flusher struct {
 	mu      sync.Mutex
 	list    []*Client
