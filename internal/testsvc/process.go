@@ -97,13 +97,6 @@ func (p *Process) WaitLine(t testing.TB, parts ...string) string {
 	}
 }
 
-// Lines returns what the process has written to stderr so far.
-func (p *Process) Lines() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.lines...)
-}
-
 func containsAll(s string, parts []string) bool {
 	for _, part := range parts {
 		if !strings.Contains(s, part) {
