@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// Flusher pacing: a round that took longer than busyRound is followed by
-// a pause of half its length, at most maxPause, before the next round.
+// A long round of writes lets the rest of the server run every
+// yieldEvery, checked every yieldCheck connections.
 const (
-	busyRound = 5 * time.Millisecond
-	maxPause  = 25 * time.Millisecond
+	yieldEvery = time.Millisecond
+	yieldCheck = 16
+	yieldSleep = 20 * time.Microsecond
 )
 
 // flusher writes out the queues of connections that have no writer
@@ -26,27 +27,23 @@ const (
 // ahead of it, and they all go out in that connection's next write: the
 // busier the server, the fewer system calls per delivery.
 //
-// A round of writes that took longer than busyRound is followed by a
-// pause of half its length (at most maxPause) before the next round, so
-// that the frames arriving meanwhile gather into fewer writes. A quiet
-// server's rounds are short (a room's members, a millisecond or so) and
-// never pause. On a busy one the pause lets the server keep up with more
-// load: a write system call per delivery is most of the cost of a
-// delivery, with the kernel's loopback or network work behind it on the
-// same core. A pause is half the round before it, so pauses go on only
-// while the rounds after them stay long, that is while deliveries come
-// about as fast as the flusher can write them one by one; below that they
-// die out. The pause is bounded (maxPause), and so is what it adds to a
-// delivery's latency.
+// A round that has been writing for yieldEvery yields (see yield), so
+// that the connections whose frames have arrived meanwhile are read
+// before it goes on. Without that, a busy server reads late: a round can
+// write to thousands of connections, the runtime polls the network only
+// when it has nothing else to run (or every 10 ms), and a frame read late
+// is stored and delivered late. Yielding is also what makes the busy
+// server's writes carry several frames: the messages read during a round
+// queue their frames for the connections it has not reached yet.
 type flusher struct {
 	mu      sync.Mutex
 	list    []*Client
 	spare   []*Client // the last list worked through, for reuse
-	running bool      // a round is under way or a pause is pending
+	running bool      // a round is under way
 
-	// now and after are time.Now and time.AfterFunc, replaced in tests.
+	// now and yield are time.Now and yield, replaced in tests.
 	now   func() time.Time
-	after func(time.Duration, func())
+	yield func()
 }
 
 // add puts c on the list and starts the flusher when it is not running.
@@ -62,8 +59,7 @@ func (f *flusher) add(c *Client) {
 	}
 }
 
-// run works through the list until it stays empty, or until a round was
-// long enough to pause after; then the pause's timer runs it again.
+// run works through the list until it stays empty.
 func (f *flusher) run() {
 	for {
 		f.mu.Lock()
@@ -75,30 +71,36 @@ func (f *flusher) run() {
 		batch := f.list
 		f.list, f.spare = f.spare[:0], nil
 		f.mu.Unlock()
-		start := f.now()
+		last := f.now()
 		for i, c := range batch {
 			c.flushQueued()
 			batch[i] = nil
+			if i%yieldCheck == yieldCheck-1 {
+				if now := f.now(); now.Sub(last) >= yieldEvery {
+					f.yield()
+					last = f.now()
+				}
+			}
 		}
-		round := f.now().Sub(start)
 		f.mu.Lock()
 		if cap(batch) <= 4096 { // do not keep a huge list after a burst
 			f.spare = batch[:0]
 		}
 		f.mu.Unlock()
-		if p := pauseAfter(round); p > 0 {
-			f.after(p, f.run) // running stays true: add leaves the start to the timer
-			return
-		}
 	}
 }
 
-// pauseAfter is the pause that follows a round of writes that took round.
-func pauseAfter(round time.Duration) time.Duration {
-	if round <= busyRound {
-		return 0
-	}
-	return min(round/2, maxPause)
+// yield lets the goroutines that are waiting for the processor, and the
+// connections whose frames have arrived, run before the round goes on.
+// The sleep leaves the runtime with nothing else to run, so it polls the
+// network and queues those connections' readers. A goroutine woken by a
+// timer runs before everything queued, so when the sleep ends Gosched puts
+// the flusher back behind them. Neither alone is enough: Gosched does not
+// poll the network, and after the sleep alone the flusher would run ahead
+// of the readers the poll woke.
+func yield() {
+	time.Sleep(yieldSleep)
+	runtime.Gosched()
 }
 
 // flusherFor returns the flusher for a new connection: one per processor
@@ -108,7 +110,7 @@ func (h *Hub) flusherFor() *flusher {
 		h.flushers = make([]flusher, runtime.GOMAXPROCS(0))
 		for i := range h.flushers {
 			h.flushers[i].now = time.Now
-			h.flushers[i].after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+			h.flushers[i].yield = yield
 		}
 	})
 	n := h.flushNext.Add(1)
