@@ -37,6 +37,7 @@ var handlers = map[string]handler{
 // from the connection's read loop, one frame at a time; it may block while a
 // message is committed.
 func (c *Client) Handle(ctx context.Context, data []byte) {
+	c.hub.framesIn.Add(1)
 	in, perr := DecodeEvent(data)
 	if !c.limiter.Allow() {
 		// Every frame counts against the limit, malformed ones included.

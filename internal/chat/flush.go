@@ -3,15 +3,20 @@ package chat
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// A long round of writes lets the rest of the server run every
-// yieldEvery, checked every yieldCheck connections.
+// A round of writes yields every yieldEvery, checked every yieldCheck
+// connections. A yield that idled (took idleYield or more, with no frame
+// read from a client meanwhile) doubles the interval to the next, up to
+// maxYieldEvery; any other yield sets it back to yieldEvery.
 const (
-	yieldEvery = time.Millisecond
-	yieldCheck = 16
-	yieldSleep = 20 * time.Microsecond
+	yieldEvery    = time.Millisecond
+	maxYieldEvery = 16 * time.Millisecond
+	yieldCheck    = 16
+	pollSleep     = 20 * time.Microsecond
+	idleYield     = 500 * time.Microsecond
 )
 
 // flusher writes out the queues of connections that have no writer
@@ -32,14 +37,19 @@ const (
 // before it goes on. Without that, a busy server reads late: a round can
 // write to thousands of connections, the runtime polls the network only
 // when it has nothing else to run (or every 10 ms), and a frame read late
-// is stored and delivered late. Yielding is also what makes the busy
-// server's writes carry several frames: the messages read during a round
-// queue their frames for the connections it has not reached yet.
+// is stored and delivered late. The messages read during a round queue
+// their frames for the connections it has not reached yet, which is one
+// way a busy server's writes come to carry several frames. On a server
+// that is not receiving, a yield finds nothing to do and idles, so the
+// interval grows while yields idle (see the constants above).
 type flusher struct {
 	mu      sync.Mutex
 	list    []*Client
 	spare   []*Client // the last list worked through, for reuse
 	running bool      // a round is under way
+
+	// framesIn counts the frames read from clients (Hub.framesIn).
+	framesIn *atomic.Uint64
 
 	// now and yield are time.Now and yield, replaced in tests.
 	now   func() time.Time
@@ -71,14 +81,16 @@ func (f *flusher) run() {
 		batch := f.list
 		f.list, f.spare = f.spare[:0], nil
 		f.mu.Unlock()
-		last := f.now()
+		last, every := f.now(), yieldEvery
 		for i, c := range batch {
 			c.flushQueued()
 			batch[i] = nil
 			if i%yieldCheck == yieldCheck-1 {
-				if now := f.now(); now.Sub(last) >= yieldEvery {
+				if now := f.now(); now.Sub(last) >= every {
+					in := f.framesIn.Load()
 					f.yield()
 					last = f.now()
+					every = nextYieldEvery(every, last.Sub(now), f.framesIn.Load() != in)
 				}
 			}
 		}
@@ -90,16 +102,27 @@ func (f *flusher) run() {
 	}
 }
 
+// nextYieldEvery is the interval to the next yield after one that took
+// took, during which frames were read from clients or not.
+func nextYieldEvery(every, took time.Duration, read bool) time.Duration {
+	if read || took < idleYield {
+		return yieldEvery
+	}
+	return min(2*every, maxYieldEvery)
+}
+
 // yield lets the goroutines that are waiting for the processor, and the
-// connections whose frames have arrived, run before the round goes on.
-// The sleep leaves the runtime with nothing else to run, so it polls the
-// network and queues those connections' readers. A goroutine woken by a
-// timer runs before everything queued, so when the sleep ends Gosched puts
-// the flusher back behind them. Neither alone is enough: Gosched does not
-// poll the network, and after the sleep alone the flusher would run ahead
-// of the readers the poll woke.
+// readers of the connections whose frames have arrived, run before the
+// round goes on. The sleep is for the readers: if the processor runs out
+// of work during it, the runtime polls the network and queues them. A
+// goroutine woken by a timer runs before everything queued, so Gosched
+// then puts the flusher back behind them; Gosched alone does not poll.
+// The sleep lasts at least pollSleep; when nothing at all is left to run
+// and no frame arrives, it lasts until the runtime's network wait times
+// out, about a millisecond on Linux, hence the growing interval while
+// yields idle.
 func yield() {
-	time.Sleep(yieldSleep)
+	time.Sleep(pollSleep)
 	runtime.Gosched()
 }
 
@@ -109,6 +132,7 @@ func (h *Hub) flusherFor() *flusher {
 	h.flushOnce.Do(func() {
 		h.flushers = make([]flusher, runtime.GOMAXPROCS(0))
 		for i := range h.flushers {
+			h.flushers[i].framesIn = &h.framesIn
 			h.flushers[i].now = time.Now
 			h.flushers[i].yield = yield
 		}

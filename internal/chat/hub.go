@@ -77,6 +77,9 @@ type Hub struct {
 	flushOnce sync.Once
 	flushers  []flusher
 	flushNext atomic.Uint64
+	// framesIn counts the text frames read from clients: the flushers
+	// yield to the network poller only while frames are coming in.
+	framesIn atomic.Uint64
 }
 
 type room struct {
