@@ -77,8 +77,9 @@ type Hub struct {
 	flushOnce sync.Once
 	flushers  []flusher
 	flushNext atomic.Uint64
-	// framesIn counts the text frames read from clients: the flushers
-	// yield to the network poller only while frames are coming in.
+	// framesIn counts the text frames read from clients: a flusher's
+	// yield during which none was read, and that took long, idled (see
+	// nextYieldEvery).
 	framesIn atomic.Uint64
 }
 
