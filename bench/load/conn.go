@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,9 +26,10 @@ type Event struct {
 
 // Conn is one client WebSocket connection speaking the Parley protocol.
 //
-// Concurrency: exactly one goroutine (started by Dial) reads the socket; it
-// alone touches the delivery state of the connection and forwards events on
-// a buffered channel without ever blocking. At any time at most one other
+// Concurrency: exactly one goroutine reads the socket: the goroutine of the
+// poller Dial handed the connection to (on Linux), or one Dial started for
+// it. It alone touches the delivery state of the connection and forwards
+// events on a buffered channel without ever blocking. At any time at most one other
 // goroutine writes data frames (first the set-up code, then, in the fanout
 // scenario, the connection's sender); pongs and the final close may come
 // from others, and wsConn writes one frame at a time.
@@ -45,6 +47,9 @@ type Conn struct {
 	room    int      // this connection's room index, for misrouting checks
 	seen    map[int]*bitset
 	lastErr atomic.Pointer[string]
+
+	poll *poller // reads the connection; nil: its own goroutine does
+	fd   int     // the socket, while poll reads it
 }
 
 // DialConfig says how to reach the server.
@@ -61,6 +66,9 @@ type Dialer struct {
 	nd  *net.Dialer
 	api *API
 	url *url.URL
+
+	polls []*poller // read the connections, where the system has them
+	turn  atomic.Uint32
 }
 
 // NewDialer prepares dialing with cfg; api is used for Parley tickets.
@@ -87,7 +95,18 @@ func NewDialer(cfg DialConfig, api *API) (*Dialer, error) {
 		}
 		nd.LocalAddr = &net.TCPAddr{IP: ip}
 	}
-	return &Dialer{cfg: cfg, nd: nd, api: api, url: u}, nil
+	d := &Dialer{cfg: cfg, nd: nd, api: api, url: u}
+	if pollers {
+		for range runtime.GOMAXPROCS(0) {
+			p, err := newPoller()
+			if err != nil {
+				d.Close()
+				return nil, fmt.Errorf("starting a poller: %w", err)
+			}
+			d.polls = append(d.polls, p)
+		}
+	}
+	return d, nil
 }
 
 // Dial opens a connection as user (with its session cookie for Parley) and
@@ -123,8 +142,38 @@ func (d *Dialer) Dial(ctx context.Context, s Session, sink *Tracker, room int) (
 		room:   room,
 		seen:   map[int]*bitset{},
 	}
-	go c.read()
+	d.startReading(c)
 	return c, nil
+}
+
+// startReading hands c to one of the dialer's pollers or, without one,
+// starts a goroutine that reads it.
+func (d *Dialer) startReading(c *Conn) {
+	fd, ok := socketFD(c.ws.nc)
+	if !ok || len(d.polls) == 0 {
+		go c.read()
+		return
+	}
+	// What came with the handshake's answer is taken here, before the
+	// poller can read the socket.
+	if err := c.takeAll(); err != nil {
+		c.err = err
+		close(c.done)
+		return
+	}
+	p := d.polls[d.turn.Add(1)%uint32(len(d.polls))]
+	if p.add(c, fd) != nil {
+		go c.read()
+		return
+	}
+	c.poll = p
+}
+
+// Close stops the dialer's pollers; close its connections first.
+func (d *Dialer) Close() {
+	for _, p := range d.polls {
+		p.close()
+	}
 }
 
 // envelope is every event, decoded in one pass.
@@ -141,7 +190,8 @@ type inPayload struct {
 	Code    string          `json:"code"`
 }
 
-// read is the connection's only reader; see the Conn invariant.
+// read is the connection's reader when no poller reads it; see the Conn
+// invariant.
 func (c *Conn) read() {
 	defer close(c.done)
 	for {
@@ -150,46 +200,68 @@ func (c *Conn) read() {
 			c.err = err
 			return
 		}
-		if text, ok := fastMessage(data); ok {
-			if c.sink != nil {
-				c.deliver(text)
+		c.handle(data)
+	}
+}
+
+// takeAll handles every whole message in the connection's buffer, and
+// notes how much more a partial one needs.
+func (c *Conn) takeAll() error {
+	for {
+		msg, need, err := c.ws.take()
+		if err != nil {
+			return err
+		}
+		if need > 0 {
+			c.ws.need = need
+			return nil
+		}
+		c.handle(msg)
+	}
+}
+
+// handle acts on one message from the server; it runs on the connection's
+// reader.
+func (c *Conn) handle(data []byte) {
+	if text, ok := fastMessage(data); ok {
+		if c.sink != nil {
+			c.deliver(text)
+		}
+		return
+	}
+	if ignored(data) {
+		return
+	}
+	if room, ok := fastRoomJoined(data); ok {
+		c.forward(Event{Type: "room_joined", Room: room})
+		return
+	}
+	var env envelope
+	if json.Unmarshal(data, &env) != nil {
+		c.fail("undecodable event")
+		return
+	}
+	p := &env.Payload
+	switch env.Type {
+	case "new_message":
+		if c.sink != nil {
+			c.deliver([]byte(p.Message))
+		}
+	case "ack", "error":
+		var id string
+		_ = json.Unmarshal(p.ID, &id)
+		if strings.HasPrefix(id, "m") {
+			if env.Type == "ack" {
+				c.acked.Add(1)
+			} else {
+				c.nacked.Add(1)
+				c.fail("send_message answered " + p.Code)
 			}
-			continue
+			return
 		}
-		if ignored(data) {
-			continue
-		}
-		if room, ok := fastRoomJoined(data); ok {
-			c.forward(Event{Type: "room_joined", Room: room})
-			continue
-		}
-		var env envelope
-		if json.Unmarshal(data, &env) != nil {
-			c.fail("undecodable event")
-			continue
-		}
-		p := &env.Payload
-		switch env.Type {
-		case "new_message":
-			if c.sink != nil {
-				c.deliver([]byte(p.Message))
-			}
-		case "ack", "error":
-			var id string
-			_ = json.Unmarshal(p.ID, &id)
-			if strings.HasPrefix(id, "m") {
-				if env.Type == "ack" {
-					c.acked.Add(1)
-				} else {
-					c.nacked.Add(1)
-					c.fail("send_message answered " + p.Code)
-				}
-				continue
-			}
-			c.forward(Event{Type: env.Type, Code: p.Code, ID: id})
-		case "room_joined":
-			c.forward(Event{Type: env.Type, Room: p.Room})
-		}
+		c.forward(Event{Type: env.Type, Code: p.Code, ID: id})
+	case "room_joined":
+		c.forward(Event{Type: env.Type, Room: p.Room})
 	}
 }
 
@@ -319,11 +391,17 @@ func (c *Conn) Dropped() bool {
 	}
 }
 
-// Close sends a normal close frame, closes the socket and waits for the
-// reader to return.
+// Close sends a normal close frame, stops the reader and closes the socket.
 func (c *Conn) Close() {
 	c.closing.Store(true)
 	_ = c.ws.writeFrame(wsframe.OpClose, closePayload(1000), time.Now().Add(time.Second))
+	if c.poll != nil {
+		// The poller must let go of the socket before it is closed.
+		c.poll.detach(c)
+		<-c.done
+		_ = c.ws.nc.Close()
+		return
+	}
 	_ = c.ws.nc.Close()
 	<-c.done
 }

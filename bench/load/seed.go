@@ -21,6 +21,7 @@ func SeedHistory(ctx context.Context, cfg DialConfig, s Session, n int) error {
 	if err != nil {
 		return err
 	}
+	defer d.Close()
 	c, err := d.Dial(ctx, s, nil, 0)
 	if err != nil {
 		return fmt.Errorf("seeding history: %w", err)

@@ -34,3 +34,6 @@ func bindNoPort(_, _ string, c syscall.RawConn) error {
 	}
 	return serr
 }
+
+// pollers says whether connections are read by pollers (poll_linux.go).
+const pollers = true

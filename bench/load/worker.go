@@ -37,6 +37,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, cmds <-chan Command, emit 
 	if err != nil {
 		return err
 	}
+	defer d.Close()
 	w := &worker{cfg: cfg, dialer: d, track: &Tracker{Plan: cfg.Plan}}
 	defer w.closeAll()
 	switch cfg.Scenario {

@@ -41,6 +41,7 @@ type wsConn struct {
 	nc   net.Conn
 	buf  []byte // buf[r:w] is read from the socket but not yet returned
 	r, w int
+	need int    // unread bytes buf must hold for take to go on (poller only)
 	frag []byte // a fragmented message being put together
 
 	wmu  sync.Mutex
@@ -151,20 +152,29 @@ func acceptFor(key string) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// fill makes sure at least n unread bytes are in buf, growing it for a
-// long frame.
+// makeRoom arranges buf so that it can hold n unread bytes from r on,
+// moving what is unread to the front or growing buf for a long frame.
+func (c *wsConn) makeRoom(n int) {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	if len(c.buf)-c.r >= n {
+		return
+	}
+	if n > len(c.buf) {
+		nb := make([]byte, max(n, 2*len(c.buf)))
+		c.w = copy(nb, c.buf[c.r:c.w])
+		c.buf = nb
+	} else {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+	}
+	c.r = 0
+}
+
+// fill makes sure at least n unread bytes are in buf, reading as needed.
 func (c *wsConn) fill(n int) error {
 	for c.w-c.r < n {
-		if len(c.buf)-c.r < n {
-			if n > len(c.buf) {
-				nb := make([]byte, max(n, 2*len(c.buf)))
-				c.w = copy(nb, c.buf[c.r:c.w])
-				c.buf = nb
-			} else {
-				c.w = copy(c.buf, c.buf[c.r:c.w])
-			}
-			c.r = 0
-		}
+		c.makeRoom(n)
 		k, err := c.nc.Read(c.buf[c.w:])
 		c.w += k
 		if err != nil && c.w-c.r < n {
@@ -175,66 +185,79 @@ func (c *wsConn) fill(n int) error {
 }
 
 // next returns the next text or binary message, valid until the next
-// call. It answers pings, skips pongs, puts fragments together, and ends
-// with a *CloseError at a close frame (after answering it).
+// call, reading from the socket as needed; see take.
 func (c *wsConn) next() ([]byte, error) {
 	for {
-		if c.r == c.w {
-			c.r, c.w = 0, 0
+		msg, need, err := c.take()
+		if err != nil || need == 0 {
+			return msg, err
 		}
-		if err := c.fill(2); err != nil {
+		if err := c.fill(need); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// take returns the next text or binary message from what buf holds,
+// without reading: need is 0 and msg the message (valid until buf changes),
+// or need is how many unread bytes buf must hold before take can go on. It
+// answers pings, skips pongs, puts fragments together, and ends with a
+// *CloseError at a close frame (after answering it).
+func (c *wsConn) take() (msg []byte, need int, err error) {
+	for {
+		if c.w-c.r < 2 {
+			return nil, 2, nil
 		}
 		b0, b1 := c.buf[c.r], c.buf[c.r+1]
 		if b1&0x80 != 0 {
-			return nil, errors.New("a masked frame from the server")
+			return nil, 0, errors.New("a masked frame from the server")
 		}
 		if b0&0x70 != 0 {
-			return nil, errors.New("reserved bits set")
+			return nil, 0, errors.New("reserved bits set")
 		}
 		h, n := 2, int64(b1&0x7f)
 		switch n {
 		case 126:
-			if err := c.fill(4); err != nil {
-				return nil, err
+			if c.w-c.r < 4 {
+				return nil, 4, nil
 			}
 			h, n = 4, int64(binary.BigEndian.Uint16(c.buf[c.r+2:]))
 		case 127:
-			if err := c.fill(10); err != nil {
-				return nil, err
+			if c.w-c.r < 10 {
+				return nil, 10, nil
 			}
 			h, n = 10, int64(binary.BigEndian.Uint64(c.buf[c.r+2:]))
 		}
 		if n < 0 || n > maxMessage || int64(len(c.frag))+n > maxMessage {
-			return nil, fmt.Errorf("a %d-byte frame: over the %d-byte limit", n, maxMessage)
+			return nil, 0, fmt.Errorf("a %d-byte frame: over the %d-byte limit", n, maxMessage)
 		}
-		if err := c.fill(h + int(n)); err != nil {
-			return nil, err
+		if c.w-c.r < h+int(n) {
+			return nil, h + int(n), nil
 		}
 		payload := c.buf[c.r+h : c.r+h+int(n)]
 		c.r += h + int(n)
 		fin, op := b0&0x80 != 0, int(b0&0x0f)
 		if op >= wsframe.OpClose && (!fin || n > wsframe.MaxControl) {
-			return nil, errors.New("a fragmented or long control frame")
+			return nil, 0, errors.New("a fragmented or long control frame")
 		}
 		switch op {
 		case wsframe.OpText, wsframe.OpBinary:
 			if c.frag != nil {
-				return nil, errors.New("a new message inside a fragmented one")
+				return nil, 0, errors.New("a new message inside a fragmented one")
 			}
 			if fin {
-				return payload, nil
+				return payload, 0, nil
 			}
 			c.frag = append(make([]byte, 0, 2*len(payload)), payload...)
 		case wsframe.OpContinuation:
 			if c.frag == nil {
-				return nil, errors.New("a continuation frame outside a message")
+				return nil, 0, errors.New("a continuation frame outside a message")
 			}
 			c.frag = append(c.frag, payload...)
 			if fin {
 				msg := c.frag
 				c.frag = nil
-				return msg, nil
+				return msg, 0, nil
 			}
 		case wsframe.OpPing:
 			// A pong that cannot be written is the writer's problem to
@@ -247,9 +270,9 @@ func (c *wsConn) next() ([]byte, error) {
 				ce.Text = string(payload[2:])
 			}
 			_ = c.writeFrame(wsframe.OpClose, closePayload(ce.Code), time.Now().Add(time.Second))
-			return nil, ce
+			return nil, 0, ce
 		default:
-			return nil, fmt.Errorf("unknown opcode %d", op)
+			return nil, 0, fmt.Errorf("unknown opcode %d", op)
 		}
 	}
 }
