@@ -68,6 +68,13 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 		s.newestMu.Unlock()
 		return wrap(ctx, err)
 	}
+	// Committed: the ids are taken whatever the flush says. A failed flush
+	// reports the batch as not stored (the disk is failing); its rows
+	// stay, and the next batch's Prev points past them, so clients that
+	// see the gap fetch them from history.
+	if err := s.durable(ctx, nil); err != nil {
+		return err
+	}
 	for i := range msgs {
 		msgs[i].ID, msgs[i].Prev = ids[i], prevs[i]
 	}

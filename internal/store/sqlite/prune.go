@@ -64,8 +64,8 @@ func (s *Store) deleteBatches(ctx context.Context, query string, args ...any) (i
 	var total int64
 	for {
 		res, err := s.w.ExecContext(ctx, query, args...)
-		if err != nil {
-			return total, wrap(ctx, err)
+		if err := s.durable(ctx, err); err != nil {
+			return total, err
 		}
 		n, err := res.RowsAffected()
 		if err != nil {

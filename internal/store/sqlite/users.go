@@ -26,7 +26,7 @@ func (s *Store) CreateUser(ctx context.Context, name, passwordHash string, now t
 	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO users (name_key, name, password_hash, created_ms) VALUES (?, ?, ?, ?)`,
 		nameKey(name), name, passwordHash, ms(now))
-	return wrap(ctx, err)
+	return s.durable(ctx, err)
 }
 
 // User finds a user by name regardless of case; ErrNotFound if none.
@@ -51,7 +51,7 @@ func (s *Store) CreateSession(ctx context.Context, id, username string, now time
 	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO sessions (id, username, created_ms, last_used_ms) VALUES (?, ?, ?, ?)`,
 		id, username, ms(now), ms(now))
-	return wrap(ctx, err)
+	return s.durable(ctx, err)
 }
 
 // TouchSession returns the session's username and records now as its last
@@ -92,8 +92,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time, maxI
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 			return "", wrap(ctx, err)
 		}
-		if err := tx.Commit(); err != nil {
-			return "", wrap(ctx, err)
+		if err := s.durable(ctx, tx.Commit()); err != nil {
+			return "", err
 		}
 		s.sessions.forget(id)
 		return "", store.ErrNotFound
@@ -101,8 +101,8 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time, maxI
 	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used_ms = MAX(last_used_ms, ?) WHERE id = ?`, nowMS, id); err != nil {
 		return "", wrap(ctx, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return "", wrap(ctx, err)
+	if err := s.durable(ctx, tx.Commit()); err != nil {
+		return "", err
 	}
 	s.sessions.remember(id, user, max(last, nowMS), epoch, nowMS)
 	return user, nil
@@ -112,5 +112,5 @@ func (s *Store) TouchSession(ctx context.Context, id string, now time.Time, maxI
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
 	s.sessions.forget(id) // also on error: the next touch asks the database
-	return wrap(ctx, err)
+	return s.durable(ctx, err)
 }
