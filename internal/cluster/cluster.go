@@ -45,9 +45,13 @@ type Cluster struct {
 	beat   time.Duration
 
 	healthy atomic.Bool
-	wg      sync.WaitGroup
-	stop    chan struct{}
-	once    sync.Once
+	// resyncDue is set when the register had lost this node and its
+	// members are not yet registered again. Only the beating goroutine
+	// (Open, then run) touches it.
+	resyncDue bool
+	wg        sync.WaitGroup
+	stop      chan struct{}
+	once      sync.Once
 
 	presence *Presence
 	// onEnded is told about sessions that ended on other nodes; onLeft
@@ -200,14 +204,22 @@ func (c *Cluster) run() {
 
 // heartbeat records that this node is alive. When the node was missing
 // from the register (Redis restarted empty, or the others took it for
-// dead) it registers its members again.
+// dead) it registers its members again, at this beat or, if that fails,
+// at the next ones: once the node is back in the register, the beat that
+// re-added it is the only one that would otherwise know.
 func (c *Cluster) heartbeat(ctx context.Context) error {
 	added, err := c.rdb.ZAdd(ctx, c.key("nodes"), redis.Z{Score: float64(time.Now().UnixMilli()), Member: c.node}).Result()
 	if err != nil {
 		return err
 	}
 	if added == 1 {
-		return c.presence.resync(ctx)
+		c.resyncDue = true
+	}
+	if c.resyncDue {
+		if err := c.presence.resync(ctx); err != nil {
+			return err
+		}
+		c.resyncDue = false
 	}
 	return nil
 }
