@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,7 +22,7 @@ const (
 // iocb is struct iocb. aio_key and aio_rw_flags trade places on big-endian
 // machines; both are zero here, so one layout serves all.
 type iocb struct {
-	_      uint64 // aio_data
+	data   uint64 // aio_data, returned in the completion
 	_      uint32 // aio_key
 	_      uint32 // aio_rw_flags
 	opcode uint16
@@ -37,10 +38,10 @@ type iocb struct {
 
 // ioEvent is struct io_event.
 type ioEvent struct {
-	_   uint64 // data
-	_   uint64 // obj
-	res int64
-	_   int64 // res2
+	data uint64
+	_    uint64 // obj
+	res  int64
+	_    int64 // res2
 }
 
 // aio is one kernel context with an eventfd for its completions. It runs
@@ -49,6 +50,9 @@ type aio struct {
 	ctx  uint64   // aio_context_t
 	done *os.File // the eventfd, non-blocking, so read through the poller
 	efd  int      // done's descriptor, owned by done
+
+	// Counts, for tests (the Syncer's lock orders the writes).
+	submitted, reaped, fallbacks atomic.Uint64
 }
 
 // newAIO sets up a context for one request at a time.
@@ -66,37 +70,42 @@ func newAIO() (*aio, error) {
 }
 
 // fsync submits an fsync of f and parks until the kernel reports it done.
-// A file system that does not take asynchronous flushes is flushed
-// directly.
-func (a *aio) fsync(f *os.File) error {
+// When the kernel refuses the request (a file system without asynchronous
+// flushes, say) it flushes directly. broken reports that the context must
+// not be used again: a request went in but its completion was not seen.
+func (a *aio) fsync(f *os.File) (broken bool, err error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return err
+		return false, err
 	}
+	seq := a.submitted.Load() + 1
 	var submitErr error
 	if err := rc.Control(func(fd uintptr) {
-		cb := iocb{opcode: iocbCmdFsync, fildes: uint32(fd), flags: iocbFlagResFD, resfd: uint32(a.efd)}
+		cb := iocb{data: seq, opcode: iocbCmdFsync, fildes: uint32(fd), flags: iocbFlagResFD, resfd: uint32(a.efd)}
 		cbs := [1]*iocb{&cb}
 		_, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, uintptr(a.ctx), 1, uintptr(unsafe.Pointer(&cbs[0])))
 		if e != 0 {
 			submitErr = e
 		}
 	}); err != nil {
-		return err
+		return false, err // f is closed
 	}
 	if submitErr != nil {
-		if errors.Is(submitErr, unix.EINVAL) || errors.Is(submitErr, unix.EOPNOTSUPP) {
-			return f.Sync()
-		}
-		return &os.PathError{Op: "fsync", Path: f.Name(), Err: submitErr}
+		a.fallbacks.Add(1)
+		return false, f.Sync()
 	}
-	return a.wait(f.Name())
+	a.submitted.Store(seq)
+	if err := a.wait(seq, f.Name()); err != nil {
+		return true, err
+	}
+	a.reaped.Add(1)
+	return false, nil
 }
 
-// wait reaps the completion of the one request in flight. The eventfd is
-// only a hint that one may be there: a count left from an earlier
-// completion costs another look, never a wrong answer.
-func (a *aio) wait(name string) error {
+// wait reaps the completion of request seq, the one in flight. The
+// eventfd is only a hint that it may be there: a count left from an
+// earlier completion costs another look, never a wrong answer.
+func (a *aio) wait(seq uint64, name string) error {
 	var ev ioEvent
 	var count [8]byte
 	for {
@@ -107,6 +116,8 @@ func (a *aio) wait(name string) error {
 			continue
 		case e != 0:
 			return fmt.Errorf("io_getevents: %w", e)
+		case n == 1 && ev.data != seq:
+			return fmt.Errorf("fsync of %s: completion of request %d while waiting for %d", name, ev.data, seq)
 		case n == 1 && ev.res < 0:
 			return &os.PathError{Op: "fsync", Path: name, Err: unix.Errno(-ev.res)}
 		case n == 1:

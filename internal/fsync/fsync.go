@@ -51,7 +51,17 @@ func (s *Syncer) Sync(f *os.File) error {
 	if s.async == nil {
 		return f.Sync()
 	}
-	return s.async.fsync(f)
+	broken, err := s.async.fsync(f)
+	if broken {
+		// The kernel context can no longer be trusted (a request may
+		// still be in flight, and its completion would be taken for the
+		// next one's): destroy it, which waits for what is in flight,
+		// and flush directly from now on.
+		_ = s.async.close()
+		s.async = nil
+		return f.Sync()
+	}
+	return err
 }
 
 // Close releases the kernel context; Sync then flushes directly. Flushes

@@ -57,6 +57,13 @@ func TestSync(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	if a := s.async; a != nil {
+		// Every flush of a regular file went through the kernel context
+		// and was waited for.
+		if sub, reaped, fb := a.submitted.Load(), a.reaped.Load(), a.fallbacks.Load(); sub != 40 || reaped != 40 || fb != 0 {
+			t.Fatalf("%d submitted, %d reaped, %d flushed directly; want 40, 40, 0", sub, reaped, fb)
+		}
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -69,9 +69,9 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []store.Message) error {
 		return wrap(ctx, err)
 	}
 	// Committed: the ids are taken whatever the flush says. A failed flush
-	// reports the batch as not stored (the disk is failing); its rows
-	// stay, and the next batch's Prev points past them, so clients that
-	// see the gap fetch them from history.
+	// (the disk is failing) reports the batch as not stored although its
+	// rows are in the database, the one case where "all or none" does not
+	// hold; every later write fails too, until a restart (see walLog).
 	if err := s.durable(ctx, nil); err != nil {
 		return err
 	}

@@ -2,11 +2,11 @@
 // through the pure-Go driver modernc.org/sqlite (no cgo).
 //
 // Durability: the database runs in WAL mode, and every write method flushes
-// the write-ahead log (fsync) after its commit and before it returns, as
-// synchronous=FULL would (see walLog for why the Store does it rather than
-// SQLite). A message acknowledged to a client therefore survives the
-// process being killed (SIGKILL) and, as far as the disk honours fsync, a
-// power loss.
+// the write-ahead log (fsync) after its commit and before it returns (see
+// walLog for why the Store does it rather than SQLite, and how that differs
+// from synchronous=FULL). A message acknowledged to a client therefore
+// survives the process being killed (SIGKILL) and, as far as the disk
+// honours fsync, a power loss.
 //
 // Concurrency: SQLite allows one writer at a time. The Store keeps exactly
 // one writer connection (all writes queue on it inside database/sql) and a
@@ -112,15 +112,19 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	wal := newWALLog(path)
-	err = migrate(ctx, w)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	wal, err := newWALLog(ctx, w)
 	if err == nil {
-		err = wal.flush()
+		if err = wal.flush(); err != nil {
+			wal.close()
+		}
 	}
 	if err != nil {
 		w.Close()
-		wal.close()
-		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: the write-ahead log of %s: %w", path, err)
 	}
 
 	r, err := sql.Open("sqlite", dsn(path, true))

@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/fsync"
 	"github.com/parley-chat/parley/internal/store"
 )
 
@@ -63,27 +65,22 @@ func TestEveryWriteFlushesTheLog(t *testing.T) {
 }
 
 // TestWALLogFollowsTheFile: a log replaced under the same name is opened
-// again (flushing the old one would leave the new one unflushed), and no
-// log at all is nothing to flush.
+// again (flushing the old one would leave the new one unflushed).
 func TestWALLogFollowsTheFile(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "x.db")
-	l := newWALLog(db)
+	wal := filepath.Join(t.TempDir(), "x.db-wal")
+	l := &walLog{path: wal, sync: fsync.New()}
 	defer l.close()
-	if err := l.flush(); err != nil || l.f != nil {
-		t.Fatalf("no log: err %v, file %v", err, l.f)
-	}
-	if err := os.WriteFile(db+"-wal", []byte("one"), 0o600); err != nil {
+	if err := os.WriteFile(wal, []byte("one"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.flush(); err != nil {
 		t.Fatal(err)
 	}
 	first := l.f
-	if err := os.Remove(db + "-wal"); err != nil {
+	if err := os.Remove(wal); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(db+"-wal", []byte("two"), 0o600); err != nil {
+	if err := os.WriteFile(wal, []byte("two"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.flush(); err != nil {
@@ -92,11 +89,63 @@ func TestWALLogFollowsTheFile(t *testing.T) {
 	if l.f == first {
 		t.Fatal("still flushing the replaced log")
 	}
-	cur, _ := os.Stat(db + "-wal")
+	cur, _ := os.Stat(wal)
 	if held, err := l.f.Stat(); err != nil || !os.SameFile(held, cur) {
 		t.Fatalf("holding a file other than the log: %v", err)
 	}
 	if n := l.flushes.Load(); n != 2 {
 		t.Fatalf("%d flushes, want 2", n)
+	}
+}
+
+// TestWALLogFailureIsFinal: a log that cannot be flushed (here: missing,
+// which while the store is open means something is wrong) fails the
+// write, and every later one, even once the file is back: after a failed
+// fsync nothing says the earlier pages reached the disk.
+func TestWALLogFailureIsFinal(t *testing.T) {
+	wal := filepath.Join(t.TempDir(), "x.db-wal")
+	l := &walLog{path: wal, sync: fsync.New()}
+	defer l.close()
+	err := l.flush()
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("missing log: %v", err)
+	}
+	if err := os.WriteFile(wal, []byte("back"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err2 := l.flush(); err2 == nil || err2.Error() != err.Error() {
+		t.Fatalf("after a failure: %v, want the first failure again", err2)
+	}
+}
+
+// TestWALLogBehindASymlink: with parley.db a symbolic link to a file in
+// another folder, SQLite keeps its log next to the real file, and that is
+// the log the Store flushes.
+func TestWALLogBehindASymlink(t *testing.T) {
+	real, dir := t.TempDir(), t.TempDir()
+	seed, err := Open(context.Background(), real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(real, FileName), filepath.Join(dir, FileName)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if want := filepath.Join(real, FileName) + "-wal"; s.wal.path != want {
+		t.Fatalf("flushing %s, want %s", s.wal.path, want)
+	}
+	before := s.wal.flushes.Load()
+	if err := s.CreateUser(context.Background(), "ann", "hash", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s.wal.flushes.Load() == before {
+		t.Fatal("a write through the symbolic link was not flushed")
 	}
 }
