@@ -360,6 +360,19 @@ func (c *Conn) WaitRoom(ctx context.Context, room string) error {
 				return fmt.Errorf("waiting for room_joined %s: error %s", room, ev.Code)
 			}
 		case <-c.done:
+			// The reader may have queued the event and ended in one pass
+			// (a poller handles all it read at once): look before failing.
+			for {
+				select {
+				case ev := <-c.events:
+					if ev.Type == "room_joined" && ev.Room == room {
+						return nil
+					}
+					continue
+				default:
+				}
+				break
+			}
 			return fmt.Errorf("waiting for room_joined %s: connection ended: %v", room, c.err)
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for room_joined %s: %w", room, ctx.Err())

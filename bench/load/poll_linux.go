@@ -47,7 +47,9 @@ type poller struct {
 	mu        sync.Mutex
 	conns     map[int32]*Conn // registered connections by descriptor; guarded by mu
 	detaching []*Conn         // connections to end at the next wake-up; guarded by mu
-	stopping  bool            // guarded by mu
+	stopping  bool            // add refuses; guarded by mu
+	ended     bool            // run has returned or is returning; guarded by mu
+	closeOnce sync.Once
 }
 
 // errPollerStopped ends the connections still registered when their poller
@@ -128,25 +130,33 @@ func (p *poller) add(c *Conn, fd int) error {
 // once run has let go of it (at once if c has ended already).
 func (p *poller) detach(c *Conn) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended {
+		return // run ended every connection before it returned
+	}
 	p.detaching = append(p.detaching, c)
-	p.mu.Unlock()
-	p.signal()
+	p.signalLocked()
 }
 
 // close stops the poller, ending every connection still registered, and
 // releases its descriptors. Close the connections first.
 func (p *poller) close() {
-	p.mu.Lock()
-	p.stopping = true
-	p.mu.Unlock()
-	p.signal()
-	<-p.exited
-	p.set.Close()
-	unix.Close(p.wake)
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.stopping = true
+		if !p.ended {
+			p.signalLocked()
+		}
+		p.mu.Unlock()
+		<-p.exited
+		// run has ended, so nothing writes to wake any more.
+		p.set.Close()
+		unix.Close(p.wake)
+	})
 }
 
-// signal wakes run up.
-func (p *poller) signal() {
+// signalLocked wakes run up; p.mu is held and run has not ended.
+func (p *poller) signalLocked() {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
 	_, _ = unix.Write(p.wake, one[:])
@@ -154,7 +164,13 @@ func (p *poller) signal() {
 
 // run is the poller's goroutine; see the poller's invariant.
 func (p *poller) run() {
-	defer close(p.exited)
+	defer func() {
+		p.mu.Lock()
+		p.stopping, p.ended = true, true // add fails from now on
+		p.mu.Unlock()
+		p.endAll(errPollerStopped) // any added while run was ending
+		close(p.exited)
+	}()
 	events := make([]unix.EpollEvent, 256)
 	for {
 		n, err := p.ready(events)

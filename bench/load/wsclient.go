@@ -262,19 +262,33 @@ func (c *wsConn) take() (msg []byte, need int, err error) {
 		case wsframe.OpPing:
 			// A pong that cannot be written is the writer's problem to
 			// report, as with gorilla/websocket's default ping handler.
-			_ = c.writeFrame(wsframe.OpPong, payload, time.Now().Add(10*time.Second))
+			c.answer(wsframe.OpPong, payload, 10*time.Second)
 		case wsframe.OpPong:
 		case wsframe.OpClose:
 			ce := &CloseError{Code: wsframe.CloseCode(payload)}
 			if len(payload) >= 2 {
 				ce.Text = string(payload[2:])
 			}
-			_ = c.writeFrame(wsframe.OpClose, closePayload(ce.Code), time.Now().Add(time.Second))
+			c.answer(wsframe.OpClose, closePayload(ce.Code), time.Second)
 			return nil, 0, ce
 		default:
 			return nil, 0, fmt.Errorf("unknown opcode %d", op)
 		}
 	}
+}
+
+// answer writes a control frame the reader owes the server. The reader
+// may be a poller serving many connections, which must not wait behind
+// this one's sender (blocked, say, on a server that stopped reading): when
+// another write is under way, the answer goes from a goroutine of its own.
+func (c *wsConn) answer(op int, payload []byte, wait time.Duration) {
+	if c.wmu.TryLock() {
+		_ = c.writeFrameLocked(op, payload, time.Now().Add(wait))
+		c.wmu.Unlock()
+		return
+	}
+	p := bytes.Clone(payload) // payload is the reader's buffer
+	go func() { _ = c.writeFrame(op, p, time.Now().Add(wait)) }()
 }
 
 // closePayload is a close frame's payload with code (none for 1005).
@@ -289,6 +303,11 @@ func closePayload(code int) []byte {
 func (c *wsConn) writeFrame(op int, payload []byte, deadline time.Time) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeFrameLocked(op, payload, deadline)
+}
+
+// writeFrameLocked is writeFrame with wmu held.
+func (c *wsConn) writeFrameLocked(op int, payload []byte, deadline time.Time) error {
 	b := wsframe.AppendHeader(c.wbuf[:0], op, len(payload))
 	b[1] |= 0x80 // masked, as a client's frames must be
 	// The mask only has to differ between frames (RFC 6455 section 5.3):
