@@ -360,18 +360,10 @@ func (c *Conn) WaitRoom(ctx context.Context, room string) error {
 				return fmt.Errorf("waiting for room_joined %s: error %s", room, ev.Code)
 			}
 		case <-c.done:
-			// The reader may have queued the event and ended in one pass
-			// (a poller handles all it read at once): look before failing.
-			for {
-				select {
-				case ev := <-c.events:
-					if ev.Type == "room_joined" && ev.Room == room {
-						return nil
-					}
-					continue
-				default:
-				}
-				break
+			if len(c.events) > 0 {
+				// The reader queued events and ended in one pass (a poller
+				// handles all it read at once): take them first.
+				continue
 			}
 			return fmt.Errorf("waiting for room_joined %s: connection ended: %v", room, c.err)
 		case <-ctx.Done():

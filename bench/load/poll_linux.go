@@ -62,28 +62,25 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, err
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wake)
-		return nil, err
-	}
 	// Non-blocking, so that os.NewFile hands it to the network poller.
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		unix.Close(epfd)
-		unix.Close(wake)
 		return nil, err
 	}
 	set := os.NewFile(uintptr(epfd), "load-poller")
 	raw, err := set.SyscallConn()
+	wake := -1
+	if err == nil {
+		wake, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	}
+	if err == nil {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
+		if err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+			unix.Close(wake)
+		}
+	}
 	if err != nil {
 		set.Close()
-		unix.Close(wake)
 		return nil, err
 	}
 	p := &poller{epfd: epfd, wake: wake, set: set, setRaw: raw, exited: make(chan struct{}), conns: map[int32]*Conn{}}
@@ -168,7 +165,7 @@ func (p *poller) run() {
 		p.mu.Lock()
 		p.stopping, p.ended = true, true // add fails from now on
 		p.mu.Unlock()
-		p.endAll(errPollerStopped) // any added while run was ending
+		p.endAll(errPollerStopped) // what is still registered
 		close(p.exited)
 	}()
 	events := make([]unix.EpollEvent, 256)
@@ -216,8 +213,8 @@ func (p *poller) ready(events []unix.EpollEvent) (int, error) {
 	return n, err
 }
 
-// wakeUp handles a signal: it ends the connections being detached, or all
-// of them when the poller stops, and reports whether it stops.
+// wakeUp handles a signal: it ends the connections being detached and
+// reports whether the poller stops (run then ends the rest).
 func (p *poller) wakeUp() (stop bool) {
 	var buf [8]byte
 	_, _ = unix.Read(p.wake, buf[:])
@@ -227,9 +224,6 @@ func (p *poller) wakeUp() (stop bool) {
 	p.mu.Unlock()
 	for _, c := range list {
 		p.end(c, net.ErrClosed)
-	}
-	if stopping {
-		p.endAll(errPollerStopped)
 	}
 	return stopping
 }

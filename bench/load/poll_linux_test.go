@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -26,9 +28,9 @@ func pollDialer(t *testing.T, u *url.URL) *Dialer {
 	return d
 }
 
-// TestPolledConnection: a polled connection gets what the server sends
-// with its answer and afterwards, long frames included, ends with the
-// server's close, and is closed cleanly; the dialer's pollers stop.
+// TestPolledConnection: a polled connection gets what the server sends,
+// long frames included, ends with the server's close, and is closed
+// cleanly; the dialer's pollers stop.
 func TestPolledConnection(t *testing.T) {
 	long := strings.Repeat("l", 70000)
 	release := make(chan struct{})
@@ -112,4 +114,45 @@ func TestPollerLetsGo(t *testing.T) {
 	}
 	d.Close() // again: nothing happens
 	b.Close() // after the poller stopped: closes the socket, writes nowhere else
+}
+
+// TestPolledFramesWithTheAnswer: events the server writes in the same
+// write as its 101 are taken before the poller reads the socket, and what
+// follows is read by the poller.
+func TestPolledFramesWithTheAnswer(t *testing.T) {
+	joined := func(room string) []byte {
+		msg := `{"type":"room_joined","payload":{"room":"` + room + `"}}`
+		return append([]byte{0x81, byte(len(msg))}, msg...)
+	}
+	more := make(chan struct{})
+	u, done := rawServer(t, func(nc net.Conn, req *http.Request) {
+		ans := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + acceptFor(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
+		_, _ = nc.Write(append(append([]byte(ans), joined("general")...), joined("first")...))
+		<-more
+		_, _ = nc.Write(joined("later"))
+		_, _ = nc.Read(make([]byte, 64)) // the client's close frame
+	})
+	d := pollDialer(t, u)
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, Session{User: "ann"}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.poll == nil {
+		t.Fatal("the connection is not polled")
+	}
+	for _, room := range []string{"general", "first"} {
+		if err := c.WaitRoom(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(more)
+	if err := c.WaitRoom(ctx, "later"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	<-done
 }
