@@ -28,6 +28,25 @@ func pollDialer(t *testing.T, u *url.URL) *Dialer {
 	return d
 }
 
+// dialPolled dials the test server at u as ann with a polling dialer
+// (closed at the end of the test) and returns the connection with a
+// context bounding the test's waits.
+func dialPolled(t *testing.T, u *url.URL) (context.Context, *Conn) {
+	t.Helper()
+	d := pollDialer(t, u)
+	t.Cleanup(d.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	c, err := d.Dial(ctx, Session{User: "ann"}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.poll == nil {
+		t.Fatal("the connection is not polled")
+	}
+	return ctx, c
+}
+
 // TestPolledConnection: a polled connection gets what the server sends,
 // long frames included, ends with the server's close, and is closed
 // cleanly; the dialer's pollers stop.
@@ -42,17 +61,7 @@ func TestPolledConnection(t *testing.T) {
 		_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4000, "bye"))
 		_, _, _ = ws.ReadMessage()
 	})
-	d := pollDialer(t, u)
-	defer d.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := d.Dial(ctx, Session{User: "ann"}, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.poll == nil {
-		t.Fatal("the connection is not polled")
-	}
+	ctx, c := dialPolled(t, u)
 	if err := c.WaitRoom(ctx, "general"); err != nil {
 		t.Fatal(err)
 	}
@@ -133,17 +142,7 @@ func TestPolledFramesWithTheAnswer(t *testing.T) {
 		_, _ = nc.Write(joined("later"))
 		_, _ = nc.Read(make([]byte, 64)) // the client's close frame
 	})
-	d := pollDialer(t, u)
-	defer d.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := d.Dial(ctx, Session{User: "ann"}, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.poll == nil {
-		t.Fatal("the connection is not polled")
-	}
+	ctx, c := dialPolled(t, u)
 	for _, room := range []string{"general", "first"} {
 		if err := c.WaitRoom(ctx, room); err != nil {
 			t.Fatal(err)
