@@ -181,3 +181,56 @@ func TestReadsDoNotWaitForWriter(t *testing.T) {
 		t.Fatalf("History during a write = %+v, want only the committed message", got)
 	}
 }
+
+// TestOpenFolderForms opens the database in every form of -data a user may
+// type: relative (the default ./data, a bare name, a nested one), with
+// spaces and characters a URI would read otherwise, absolute, and through a
+// symbolic link; each stores a user that a second Open of the same folder
+// finds, and the file lands where the folder says.
+func TestOpenFolderForms(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	if err := os.Mkdir(filepath.Join(work, "real"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(work, "real"), filepath.Join(work, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dir, file string // file: where parley.db must be, relative to work
+	}{
+		{"default", "./data", "data"},
+		{"bare relative", "data2", "data2"},
+		{"nested relative", "var/lib/parley", "var/lib/parley"},
+		{"parent relative", "../" + filepath.Base(work) + "/up", "up"},
+		{"spaces", "my chat data", "my chat data"},
+		{"uri characters", "a?b#c%20d&e", "a?b#c%20d&e"},
+		{"absolute", filepath.Join(work, "abs data"), "abs data"},
+		{"symbolic link", "link", "real"},
+	}
+	ctx := context.Background()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(ctx, tc.dir)
+			if err != nil {
+				t.Fatalf("Open(%q): %v", tc.dir, err)
+			}
+			if err := s.CreateUser(ctx, "Alice", "h", base()); err != nil {
+				s.Close()
+				t.Fatalf("CreateUser: %v", err)
+			}
+			s.Close()
+			if _, err := os.Stat(filepath.Join(work, tc.file, FileName)); err != nil {
+				t.Fatalf("database file: %v", err)
+			}
+			s, err = Open(ctx, tc.dir)
+			if err != nil {
+				t.Fatalf("second Open(%q): %v", tc.dir, err)
+			}
+			defer s.Close()
+			if u, err := s.User(ctx, "alice"); err != nil || u.Name != "Alice" {
+				t.Fatalf("User after reopening = %+v, %v", u, err)
+			}
+		})
+	}
+}

@@ -98,7 +98,14 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, FileName)
+	// The driver takes a file: URI, in which a relative path would read
+	// its first folder as the URI's authority ("file://data/parley.db"):
+	// the path is made absolute first.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: data folder %s: %w", dir, err)
+	}
+	path := filepath.Join(abs, FileName)
 
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
@@ -178,7 +185,7 @@ func checkDir(dir string) error {
 // Store flushes the log itself after each write: see walLog), a busy
 // timeout and foreign keys on every connection; BEGIN IMMEDIATE for the
 // writer so that a write transaction takes its lock up front; query_only
-// for readers.
+// for readers. path must be absolute.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
